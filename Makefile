@@ -1,0 +1,45 @@
+# ai-roadmap — `make run` (set up + main job + scorecard) and `make test` on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Datasets the quick run and the tests read (fetched once, cached in ROADMAP_HOME/data).
+DATA   ?= titanic mnist
+ROADMAP_SCALE ?= quick
+
+.PHONY: install run test lint format bench data clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+data: install
+	$(BIN)/roadmap data pull $(DATA)
+
+run: data
+	$(BIN)/roadmap run s0.titanic --scale $(ROADMAP_SCALE)
+	$(BIN)/roadmap status
+
+test: data
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: install
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+bench: data
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

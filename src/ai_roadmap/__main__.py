@@ -1,0 +1,3 @@
+from ai_roadmap.cli import main
+
+main()

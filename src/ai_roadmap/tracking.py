@@ -1,0 +1,196 @@
+"""MLflow as the single record of results: write a milestone run, tick a task, read the scorecard.
+
+Every run is an MLflow run in one experiment, tagged ``roadmap.*``. Writing uses
+the MLflow client (imported inside the functions, so the CLI starts fast);
+reading the scorecard from the default SQLite store uses :mod:`sqlite3` directly,
+which lets ``roadmap list`` show verdicts without importing MLflow. A server URI
+(``MLFLOW_TRACKING_URI=http://…``) is read with the MLflow client instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ai_roadmap.settings import Settings
+
+TAG = "roadmap."
+
+
+@dataclass
+class Record:
+    """The latest finished run of one roadmap item, as the scorecard shows it."""
+
+    item_id: str
+    kind: str
+    run_id: str
+    start_time_ms: int
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def date(self) -> str:
+        return datetime.fromtimestamp(self.start_time_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+    @property
+    def verdict(self) -> str:
+        return self.tags.get(TAG + "verdict", "")
+
+    @property
+    def done(self) -> bool:
+        return self.tags.get(TAG + "done") == "true"
+
+
+def _quiet_mlflow() -> None:
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    for name in ("alembic", "mlflow", "mlflow.store.db.utils"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    prefix = "sqlite:///"
+    return Path(uri[len(prefix) :]) if uri.startswith(prefix) else None
+
+
+def client(settings: Settings) -> tuple[Any, str]:
+    """An MLflow client on the configured store and the roadmap experiment's id."""
+    _quiet_mlflow()
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    db = _sqlite_path(settings.mlflow_uri)
+    if db is not None:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(settings.mlflow_uri)
+    mlflow_client = MlflowClient(settings.mlflow_uri)
+    experiment = mlflow_client.get_experiment_by_name(settings.experiment)
+    if experiment is not None:
+        return mlflow_client, experiment.experiment_id
+    location = None
+    if db is not None:
+        settings.artifact_root.mkdir(parents=True, exist_ok=True)
+        location = settings.artifact_root.as_uri()
+    return mlflow_client, mlflow_client.create_experiment(
+        settings.experiment, artifact_location=location
+    )
+
+
+@contextmanager
+def milestone_run(settings: Settings, item_id: str, scale: str) -> Iterator[tuple[Any, str]]:
+    """Open an MLflow run; it is marked FINISHED only if the block completes.
+
+    An exception (or Ctrl-C) marks it FAILED (KILLED), so an interrupted run never
+    shows in the scorecard, which reads finished runs only.
+    """
+    mlflow_client, experiment_id = client(settings)
+    run = mlflow_client.create_run(
+        experiment_id,
+        run_name=f"{item_id} {scale}",
+        tags={TAG + "id": item_id, TAG + "kind": "milestone", TAG + "scale": scale},
+    )
+    run_id = run.info.run_id
+    try:
+        yield mlflow_client, run_id
+    except KeyboardInterrupt:
+        mlflow_client.set_terminated(run_id, status="KILLED")
+        raise
+    except BaseException:
+        mlflow_client.set_terminated(run_id, status="FAILED")
+        raise
+    mlflow_client.set_terminated(run_id, status="FINISHED")
+
+
+def set_task_done(settings: Settings, item_id: str, done: bool) -> None:
+    """Record a tick (or untick) of a learning task as a finished run."""
+    mlflow_client, experiment_id = client(settings)
+    run = mlflow_client.create_run(
+        experiment_id,
+        run_name=f"{item_id} {'done' if done else 'undone'}",
+        tags={TAG + "id": item_id, TAG + "kind": "task", TAG + "done": str(done).lower()},
+    )
+    mlflow_client.set_terminated(run.info.run_id, status="FINISHED")
+
+
+def latest_records(settings: Settings) -> dict[str, Record]:
+    """The latest finished run per roadmap id (an empty dict when nothing was recorded)."""
+    db = _sqlite_path(settings.mlflow_uri)
+    if db is not None:
+        return _latest_from_sqlite(db, settings.experiment)
+    return _latest_from_client(settings)
+
+
+def _latest(records: list[Record]) -> dict[str, Record]:
+    latest: dict[str, Record] = {}
+    for record in sorted(records, key=lambda r: r.start_time_ms):
+        latest[record.item_id] = record
+    return latest
+
+
+def _latest_from_sqlite(db: Path, experiment: str) -> dict[str, Record]:
+    if not db.exists():
+        return {}
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        try:
+            runs = conn.execute(
+                "SELECT r.run_uuid, r.start_time FROM runs r"
+                " JOIN experiments e ON e.experiment_id = r.experiment_id"
+                " WHERE e.name = ? AND r.status = 'FINISHED' AND r.lifecycle_stage = 'active'",
+                (experiment,),
+            ).fetchall()
+        except sqlite3.OperationalError:  # a fresh file without MLflow's tables yet
+            return {}
+        found: dict[str, Record] = {}
+        for run_id, start in runs:
+            found[run_id] = Record(item_id="", kind="", run_id=run_id, start_time_ms=int(start))
+        if not found:
+            return {}
+        marks = ",".join("?" * len(found))
+        for run_id, key, value in conn.execute(
+            f"SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({marks})"
+            " AND key LIKE 'roadmap.%'",
+            list(found),
+        ):
+            found[run_id].tags[key] = value
+        for run_id, key, value in conn.execute(
+            f"SELECT run_uuid, key, value FROM latest_metrics WHERE run_uuid IN ({marks})",
+            list(found),
+        ):
+            found[run_id].metrics[key] = float(value)
+    return _latest(_with_ids(found.values()))
+
+
+def _latest_from_client(settings: Settings) -> dict[str, Record]:
+    mlflow_client, experiment_id = client(settings)
+    runs = mlflow_client.search_runs(
+        [experiment_id], filter_string="attributes.status = 'FINISHED'", max_results=50000
+    )
+    records = [
+        Record(
+            item_id="",
+            kind="",
+            run_id=run.info.run_id,
+            start_time_ms=int(run.info.start_time),
+            tags={k: v for k, v in run.data.tags.items() if k.startswith(TAG)},
+            metrics=dict(run.data.metrics),
+        )
+        for run in runs
+    ]
+    return _latest(_with_ids(records))
+
+
+def _with_ids(records: Any) -> list[Record]:
+    out = []
+    for record in records:
+        record.item_id = record.tags.get(TAG + "id", "")
+        record.kind = record.tags.get(TAG + "kind", "")
+        if record.item_id:
+            out.append(record)
+    return out

@@ -1,0 +1,47 @@
+"""Shared fixtures: an isolated ROADMAP_HOME per test, the pulled data shared.
+
+``make test`` pulls the datasets the tests need once (into ``ROADMAP_DATA_HOME``
+or ``~/.ai-roadmap/data``); tests read them from there and write runs, models
+and the MLflow store into a temporary home.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ai_roadmap.settings import get_settings
+
+
+@pytest.fixture(scope="session")
+def data_home() -> Path:
+    env = os.environ.get("ROADMAP_DATA_HOME")
+    return Path(env).expanduser() if env else Path("~/.ai-roadmap/data").expanduser()
+
+
+@pytest.fixture
+def roadmap_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_home: Path) -> Iterator[Path]:
+    home = tmp_path / "home"
+    monkeypatch.setenv("ROADMAP_HOME", str(home))
+    monkeypatch.setenv("ROADMAP_DATA_HOME", str(data_home))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("ROADMAP_DATA_DIR", raising=False)
+    monkeypatch.delenv("ROADMAP_TRACKING_URI", raising=False)
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def empty_data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A home with no datasets at all (for the missing-data messages)."""
+    home = tmp_path / "bare"
+    monkeypatch.setenv("ROADMAP_HOME", str(home))
+    monkeypatch.setenv("ROADMAP_DATA_HOME", str(home / "data"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
