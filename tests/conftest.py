@@ -23,7 +23,9 @@ def data_home() -> Path:
 
 
 @pytest.fixture
-def roadmap_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_home: Path) -> Iterator[Path]:
+def roadmap_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_home: Path
+) -> Iterator[Path]:
     home = tmp_path / "home"
     monkeypatch.setenv("ROADMAP_HOME", str(home))
     monkeypatch.setenv("ROADMAP_DATA_HOME", str(data_home))

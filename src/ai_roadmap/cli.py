@@ -131,7 +131,9 @@ def show(item_id: str = typer.Argument(..., metavar="ID", help="e.g. s0.titanic"
     if item.target:
         t = item.target
         bars = ", ".join(f"{k}: {v:g}" for k, v in t.bars.items())
-        out.print(f"\ntarget: {t.describe()} on {t.dataset}" + (f"  (our bars: {bars})" if bars else ""))
+        out.print(
+            f"\ntarget: {t.describe()} on {t.dataset}" + (f"  (our bars: {bars})" if bars else "")
+        )
         if t.seed:
             out.print(f"roadmap says: {t.seed}")
     for title, lines in (("theory", item.theory), ("resources", item.resources)):
@@ -236,16 +238,84 @@ def status(
         table.add_column(column, overflow="fold")
     for row in rows:
         if row["kind"] == "task":
-            table.add_row(row["id"], "—", "task", "done" if row["done"] else "not done",
-                          "", "", row["date"] or "")  # fmt: skip
+            table.add_row(
+                row["id"],
+                "—",
+                "task",
+                "done" if row["done"] else "not done",
+                "",
+                "",
+                row["date"] or "",
+            )
             continue
         value = "—" if row["value"] is None else f"{row['metric']} = {row['value']:.4g}"
         dataset = row["dataset"] or ""
         if row["proxy"]:
             dataset += " [proxy]"
-        table.add_row(row["id"], value, row["target"] or "—", row["verdict"], dataset,
-                      row["scale"] or "", row["date"] or "")  # fmt: skip
+        table.add_row(
+            row["id"],
+            value,
+            row["target"] or "—",
+            row["verdict"],
+            dataset,
+            row["scale"] or "",
+            row["date"] or "",
+        )
     _out().print(table)
+
+
+# ── check a learner's implementation ─────────────────────────────────────────
+
+
+@app.command()
+@user_errors
+def check(
+    item_id: str = typer.Argument(..., metavar="ID", help="e.g. s1.pca"),
+    impl: str = typer.Option(
+        ..., "--impl", help="Your code: package.module:Name or path/to/file.py:Name"
+    ),
+    timeout_scale: float = typer.Option(
+        1.0, "--timeout-scale", min=0.01, help="Scale time limits."
+    ),
+) -> None:
+    """Run a milestone's reference checks on your own implementation (same bar as ours)."""
+    import importlib
+
+    from ai_roadmap.checks import run_checks
+
+    item = load_catalog().get(item_id)
+    module = importlib.import_module(item.module) if item.module else None
+    if module is None or not hasattr(module, "CHECKS"):
+        checkable = [i.id for i in load_catalog().items if i.module and _has_checks(i.module)]
+        raise RoadmapError(
+            f"{item_id} has no checks for your code; checkable: {', '.join(checkable)}", 2
+        )
+    out = _out()
+    out.print(f"[bold]{item_id}[/bold]: your object must be — {module.ADAPTER}")
+    results = run_checks(item.module, impl, timeout_scale)
+    table = Table(title=f"check {item_id} --impl {impl}")
+    for column in ("check", "result", "error", "detail"):
+        table.add_column(column, overflow="fold")
+    for chk, outcome in results:
+        error = "—" if outcome.error is None else f"{outcome.error:.3g}"
+        table.add_row(chk.name, "pass" if outcome.passed else "FAIL", error, outcome.detail)
+    out.print(table)
+    failed = [(chk, outcome) for chk, outcome in results if not outcome.passed]
+    if failed:
+        out.print(f"{len(failed)} of {len(results)} checks failed. hint: {failed[0][0].hint}")
+        raise typer.Exit(1)
+    out.print(f"all {len(results)} checks passed")
+
+
+def _has_checks(module: str) -> bool:
+    """Whether a module declares CHECKS, read from its source (no import, so no heavy libs)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        return False
+    with open(spec.origin, encoding="utf-8") as handle:
+        return "\nCHECKS" in handle.read()
 
 
 # ── tasks and plan ───────────────────────────────────────────────────────────
@@ -297,8 +367,13 @@ def plan(
         table.add_column(column)
     rows = schedule(catalog, hours_per_week, first)
     for row in rows:
-        table.add_row(f"{row.stage.number} {row.stage.title_en}", row.stage.duration,
-                      f"{row.hours:.0f}", f"{row.weeks:.1f}", row.end.isoformat())  # fmt: skip
+        table.add_row(
+            f"{row.stage.number} {row.stage.title_en}",
+            row.stage.duration,
+            f"{row.hours:.0f}",
+            f"{row.weeks:.1f}",
+            row.end.isoformat(),
+        )
     out = _out()
     out.print(table)
     out.print(f"seed: {catalog.part_time}; {catalog.full_time}")

@@ -124,7 +124,9 @@ def test_plan(roadmap_home: Path) -> None:
 
 def test_data_list_and_bad_pull(roadmap_home: Path) -> None:
     result = invoke("data", "list")
-    assert result.exit_code == 0 and "titanic" in result.output and "dataprep==0.4.1" in result.output
+    assert (
+        result.exit_code == 0 and "titanic" in result.output and "dataprep==0.4.1" in result.output
+    )
     bad = invoke("data", "pull", "cifar100")
     assert bad.exit_code == 2 and "unknown dataset 'cifar100'" in bad.output
     none = invoke("data", "pull")
@@ -139,8 +141,8 @@ def test_help_and_list_import_no_heavy_library(roadmap_home: Path) -> None:
         "r = CliRunner()\n"
         "assert r.invoke(app, ['--help']).exit_code == 0\n"
         "assert r.invoke(app, ['list']).exit_code == 0\n"
-        "heavy = [m for m in ('torch', 'mlflow', 'lightgbm', 'sklearn', 'pandas') if m in sys.modules]\n"
-        "print(heavy)\n"
+        "heavy = ('torch', 'mlflow', 'lightgbm', 'sklearn', 'pandas')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -47,5 +47,5 @@ def test_built_items_have_a_run_function_and_all_scales(item) -> None:  # type: 
 
 
 def test_unknown_id_names_the_closest() -> None:
-    with pytest.raises(UsageError, match="s0.titanic"):
+    with pytest.raises(UsageError, match=r"s0\.titanic"):
         load_catalog().get("s0.titanc")

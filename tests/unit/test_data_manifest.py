@@ -26,8 +26,16 @@ def _zip(path: Path, members: dict[str, bytes]) -> str:
 
 
 def _source(filename: str, sha: str, members: tuple[str, ...]) -> Source:
-    return Source(name="fake-1.0", registry="pypi", package="fake", version="1.0",
-                  filename=filename, sha256=sha, members=members, licence="MIT")  # fmt: skip
+    return Source(
+        name="fake-1.0",
+        registry="pypi",
+        package="fake",
+        version="1.0",
+        filename=filename,
+        sha256=sha,
+        members=members,
+        licence="MIT",
+    )
 
 
 def test_manifest_entries_are_consistent() -> None:
@@ -79,15 +87,23 @@ def test_failed_conversion_leaves_no_half_written_dataset(
     archive = settings.downloads_dir / "fake-1.0-py3-none-any.whl"
     sha = _zip(archive, {"fake/data.csv": b"a,b\n1,2\n"})
     monkeypatch.setitem(SOURCES, "fake-1.0", _source(archive.name, sha, ("fake/data.csv",)))
-    broken = Dataset(name="fake", description="", sources=("fake-1.0",),
-                     convert="tests_ids:no_such_function", files=("x.parquet",), licence="MIT")  # fmt: skip
+    broken = Dataset(
+        name="fake",
+        description="",
+        sources=("fake-1.0",),
+        convert="tests_ids:no_such_function",
+        files=("x.parquet",),
+        licence="MIT",
+    )
     monkeypatch.setitem(DATASETS, "fake", broken)
     with pytest.raises(AttributeError):
         pull_module.pull("fake", settings)
     assert not (settings.data_root / "fake").exists()
     assert [p.name for p in settings.data_root.iterdir()] == ["_archives"]
     # with a working converter the same archive is used offline (no client runs)
-    monkeypatch.setitem(DATASETS, "fake", replace(broken, convert="test_data_manifest:_convert_fake"))
+    monkeypatch.setitem(
+        DATASETS, "fake", replace(broken, convert="test_data_manifest:_convert_fake")
+    )
     folder = pull_module.pull("fake", settings)
     assert (folder / "x.parquet").read_text() == "a,b\n1,2\n"
     assert datasets.require("fake") == folder

@@ -28,7 +28,9 @@ TARGET = Target(metric="score", op=">=", threshold=0.8, dataset="fake", bars={"f
     ],
 )
 def test_judge(scale: str, value: float, proxy: bool, expected: str) -> None:
-    verdict = runner.judge(TARGET, Result(metrics={"score": value}, dataset="d", proxy=proxy), scale)
+    verdict = runner.judge(
+        TARGET, Result(metrics={"score": value}, dataset="d", proxy=proxy), scale
+    )
     assert verdict.verdict == expected
     assert verdict.value == value
 
@@ -54,11 +56,25 @@ def fake_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, roadmap_home: 
     """A catalog with two fake milestones and their Hydra configs."""
     real = load_catalog()
     items = (
-        Item(id="t.fake", stage=0, kind="milestone", title_zh="假", title_en="fake",
-             target=TARGET, module="fake_milestones"),
-        Item(id="t.interrupt", stage=0, kind="milestone", title_zh="断", title_en="interrupt",
-             target=TARGET, module="fake_interrupt"),
-    )  # fmt: skip
+        Item(
+            id="t.fake",
+            stage=0,
+            kind="milestone",
+            title_zh="假",
+            title_en="fake",
+            target=TARGET,
+            module="fake_milestones",
+        ),
+        Item(
+            id="t.interrupt",
+            stage=0,
+            kind="milestone",
+            title_zh="断",
+            title_en="interrupt",
+            target=TARGET,
+            module="fake_interrupt",
+        ),
+    )
     fake = Catalog(real.stages, items, real.hours_per_week, real.part_time, real.full_time, ())
     monkeypatch.setattr(runner, "load_catalog", lambda: fake)
     conf = tmp_path / "conf"

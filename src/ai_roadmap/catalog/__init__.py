@@ -191,4 +191,4 @@ def load_catalog() -> Catalog:
     """The roadmap shipped with the package."""
     text = resources.files(__package__).joinpath("roadmap.yaml").read_text(encoding="utf-8")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return parse_catalog(yaml.load(text, Loader=loader))  # noqa: S506 - a safe loader
+    return parse_catalog(yaml.load(text, Loader=loader))

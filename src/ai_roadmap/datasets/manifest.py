@@ -30,8 +30,10 @@ class Source:
 
     @property
     def spec(self) -> str:
-        return f"{self.package}=={self.version}" if self.registry == "pypi" else (
-            f"{self.package}@{self.version}" if self.registry == "npm" else self.package
+        return (
+            f"{self.package}=={self.version}"
+            if self.registry == "pypi"
+            else (f"{self.package}@{self.version}" if self.registry == "npm" else self.package)
         )
 
 

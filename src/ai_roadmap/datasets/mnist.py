@@ -24,7 +24,9 @@ def convert(members: dict[str, Path], out: Path) -> None:
         pixels = np.asarray(raw, dtype=np.float64).reshape(-1, 28, 28)  # (n*784,) -> (n, 28, 28)
         images.append(np.rint(pixels * 255).astype(np.uint8))
         labels.append(np.full(len(pixels), digit, dtype=np.uint8))
-    np.savez_compressed(out / "mnist10k.npz", images=np.concatenate(images), labels=np.concatenate(labels))
+    np.savez_compressed(
+        out / "mnist10k.npz", images=np.concatenate(images), labels=np.concatenate(labels)
+    )
 
 
 def load_mnist() -> tuple[np.ndarray, np.ndarray]:

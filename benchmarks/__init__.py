@@ -1,0 +1,1 @@
+"""Benchmarks: speed, memory and full-scale quality (``make bench``); not tests."""
