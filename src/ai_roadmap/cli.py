@@ -97,22 +97,27 @@ def list_items(
     if stage is not None:
         catalog.stage(stage)
     records = _records()
-    table = Table(title="AI algorithm engineer roadmap", show_lines=False)
-    for column in ("id", "title", "kind", "target", "built", "last"):
-        table.add_column(column, overflow="fold")
+    table = Table(title="AI algorithm engineer roadmap 人工智能算法工程师路线图")
+    out = _out()
+    widths = {"id": 14, "target": 18, "built": 5, "last": 12}
+    title_width = max(16, out.width - sum(widths.values()) - 16)  # 16: borders and padding
+    table.add_column("id", no_wrap=True, width=widths["id"])
+    table.add_column("title", overflow="ellipsis", no_wrap=True, width=title_width)
+    for column in ("target", "built", "last"):
+        table.add_column(column, overflow="fold", width=widths[column])
+    current = None
     for item in catalog.items:
         if stage is not None and item.stage != stage:
             continue
-        built = "yes" if item.built else ("—" if item.kind == "task" else "not built yet")
-        table.add_row(
-            item.id,
-            f"{item.title_en}\n{item.title_zh}",
-            item.kind,
-            _target_text(item),
-            built,
-            _last(item, records),
-        )
-    _out().print(table)
+        if item.stage != current:
+            current = item.stage
+            header = catalog.stage(current)
+            table.add_section()
+            table.add_row(f"[bold]stage {current}[/bold]", f"[bold]{header.title_zh}[/bold]")
+        built = "task" if item.kind == "task" else ("yes" if item.built else "no")
+        table.add_row(item.id, item.title_en, _target_text(item), built, _last(item, records))
+    out.print(table)
+    typer.echo("details: roadmap show ID · run: roadmap run ID · where you stand: roadmap status")
 
 
 @app.command()
@@ -147,6 +152,14 @@ def show(item_id: str = typer.Argument(..., metavar="ID", help="e.g. s0.titanic"
     out.print(f"\nneeds: {item.hardware}")
     for scale, timing in item.timings.items():
         out.print(f"  {scale}: {timing}")
+    record = _records().get(item.id)
+    if record is not None and item.kind == "milestone":
+        took = record.metrics.get("duration_s")
+        took_text = f", took {took:.0f} s" if took is not None else ""
+        out.print(
+            f"your last run: {record.tags.get('roadmap.scale', '?')} on {record.date}{took_text}"
+            f" — {record.verdict}"
+        )
     if item.kind == "milestone" and item.built:
         out.print(f"\nrun: roadmap run {item.id} --scale quick   (smoke | quick | full)")
     elif item.kind == "task":
