@@ -200,7 +200,8 @@ def run(
     out.print(table)
     target = load_catalog().get(item_id).target
     if target is not None:
-        out.print(f"target: {target.describe(report.scale)} on {target.dataset}  ({target.seed})")
+        where = "" if target.dataset == "none" else f" on {target.dataset}"
+        out.print(f"target: {target.describe(report.scale)}{where}  (roadmap: {target.seed})")
     out.print(f"dataset: {report.dataset}{'  [PROXY]' if report.proxy else ''}")
     out.print(f"verdict: [bold]{report.verdict}[/bold] — {report.reason}")
     for note in report.notes:

@@ -1,0 +1,1 @@
+"""Stage-1 foundations: the maths and classic ML written from scratch in NumPy."""
