@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import pytest
-
 from ai_roadmap.config import compose
 from ai_roadmap.foundations.theory import run
 
@@ -25,6 +23,7 @@ CHECKS = {
 
 def test_theory_smoke_run(roadmap_home: Path, tmp_path: Path) -> None:
     import torch  # noqa: F401  (torch is a dependency; the Adam check needs it)
+
     cfg = compose("s1.theory", "smoke")
     cfg.output_dir = str(tmp_path / "out")
     result = run(cfg)
