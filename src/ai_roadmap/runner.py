@@ -24,6 +24,7 @@ from typing import Any
 from ai_roadmap.catalog import Item, Target, load_catalog
 from ai_roadmap.config import compose
 from ai_roadmap.errors import UsageError
+from ai_roadmap.models import CARD_FILE
 from ai_roadmap.result import Result
 from ai_roadmap.settings import Settings, get_settings
 
@@ -231,8 +232,15 @@ def _record(
             client.log_artifacts(run_id, str(path), artifact_path=name)
         elif path.exists():
             client.log_artifact(run_id, str(path))
-    if result.model_path is not None and Path(result.model_path).exists():
-        client.log_artifact(run_id, str(result.model_path), artifact_path="model")
+    model = Path(result.model_path) if result.model_path is not None else None
+    if model is not None and model.is_dir() and (model / CARD_FILE).exists():
+        from ai_roadmap.tracking import register_model
+
+        client.log_artifacts(run_id, str(model), artifact_path="model")
+        version = register_model(client, item.id, run_id, verdict.verdict, report.scale)
+        client.set_tag(run_id, "roadmap.model_version", version)
+    elif model is not None and model.exists():
+        client.log_artifact(run_id, str(model), artifact_path="model")
     summary = work / "result.json"
     summary.write_text(report.to_json(), encoding="utf-8")
     client.log_artifact(run_id, str(summary))

@@ -9,6 +9,7 @@ which lets ``roadmap list`` show verdicts without importing MLflow. A server URI
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -194,3 +195,52 @@ def _with_ids(records: Any) -> list[Record]:
         if record.item_id:
             out.append(record)
     return out
+
+
+CHAMPION = "champion"
+
+
+def register_model(client: Any, item_id: str, run_id: str, verdict: str, scale: str) -> str:
+    """Register the run's ``model/`` folder under the milestone id; move ``@champion`` if earned.
+
+    A new version becomes the champion when there is none yet, or when its run
+    passed the target at a scale above ``smoke`` (a smoke model only ever stands
+    in until a real run exists). Returns the new version number.
+    """
+    from mlflow.exceptions import MlflowException
+
+    with contextlib.suppress(MlflowException):  # already registered
+        client.create_registered_model(item_id)
+    source = f"{client.get_run(run_id).info.artifact_uri}/model"
+    version = client.create_model_version(
+        item_id, source, run_id=run_id, tags={TAG + "verdict": verdict, TAG + "scale": scale}
+    )
+    try:
+        current = client.get_model_version_by_alias(item_id, CHAMPION)
+    except MlflowException:
+        current = None
+    current_is_smoke = current is not None and current.tags.get(TAG + "scale") == "smoke"
+    if current is None or (scale != "smoke" and (verdict == "pass" or current_is_smoke)):
+        client.set_registered_model_alias(item_id, CHAMPION, version.version)
+    return str(version.version)
+
+
+def champion_model_dir(settings: Settings, name: str, dest: Path) -> tuple[Path, str]:
+    """Download the ``@champion`` version of a registered model into ``dest``.
+
+    Returns the local model folder and the version; a one-line error when no
+    champion exists.
+    """
+    from mlflow.exceptions import MlflowException
+
+    from ai_roadmap.errors import RoadmapError
+
+    mlflow_client, _ = client(settings)
+    try:
+        version = mlflow_client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        raise RoadmapError(
+            f"no trained model {name!r} in the registry; run `roadmap run {name}` first"
+        ) from None
+    local = mlflow_client.download_artifacts(version.run_id, "model", str(dest))
+    return Path(local), str(version.version)
