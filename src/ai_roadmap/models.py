@@ -49,7 +49,7 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def infer_input_schema(frame: Any, max_categories: int = 200) -> dict[str, dict[str, Any]]:
+def infer_input_schema(frame: Any, max_categories: int = 50) -> dict[str, dict[str, Any]]:
     """Per column: ``type`` (integer | number | category), range or allowed values, nullable.
 
     Ranges are widened by half their width on each side: a request a little

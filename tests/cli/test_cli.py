@@ -149,13 +149,15 @@ def test_help_and_list_import_no_heavy_library(roadmap_home: Path) -> None:
 
 
 def test_help_is_fast(roadmap_home: Path) -> None:
-    best = min(_time_help() for _ in range(3))
-    assert best < 0.5, f"roadmap --help took {best:.2f} s"
+    # CPU time of the child (user + sys), so a busy machine does not fail the test
+    best = min(_cpu_seconds_of_help() for _ in range(3))
+    assert best < 0.5, f"roadmap --help took {best:.2f} s of CPU"
 
 
-def _time_help() -> float:
-    import time
+def _cpu_seconds_of_help() -> float:
+    import resource
 
-    started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, "-m", "ai_roadmap", "--help"], capture_output=True, check=True)
-    return time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
