@@ -251,35 +251,30 @@ def status(
     if as_json:
         typer.echo(json.dumps({"items": rows}, ensure_ascii=False))
         return
-    table = Table(title="Scorecard")
-    for column in ("id", "figure", "target", "verdict", "dataset", "scale", "date"):
-        table.add_column(column, overflow="fold")
+    from rich import box
+
+    table = Table(title="Scorecard", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("id", no_wrap=True)
+    table.add_column("figure", justify="right", no_wrap=True, min_width=9)
+    table.add_column("target", no_wrap=True, min_width=9)
+    table.add_column("verdict", no_wrap=True, min_width=12)
+    table.add_column("data", overflow="ellipsis", no_wrap=True, max_width=8)
+    table.add_column("scale", no_wrap=True)
+    table.add_column("date", no_wrap=True, min_width=5)
     for row in rows:
+        date_text = (row["date"] or "")[5:10]  # MM-DD
         if row["kind"] == "task":
-            table.add_row(
-                row["id"],
-                "—",
-                "task",
-                "done" if row["done"] else "not done",
-                "",
-                "",
-                row["date"] or "",
-            )
+            done_text = "done" if row["done"] else "not done"
+            table.add_row(row["id"], "", "(task)", done_text, "", "", date_text)
             continue
-        value = "—" if row["value"] is None else f"{row['metric']} = {row['value']:.4g}"
-        dataset = row["dataset"] or ""
+        value = "" if row["value"] is None else f"{row['value']:.4g}"
+        data = (row["dataset"] or "").split(" (")[0]
         if row["proxy"]:
-            dataset += " [proxy]"
-        table.add_row(
-            row["id"],
-            value,
-            row["target"] or "—",
-            row["verdict"],
-            dataset,
-            row["scale"] or "",
-            row["date"] or "",
-        )
+            data = f"PROXY {data}"
+        target = " ".join((row["target"] or "").split()[1:])  # "metric >= 0.79" -> ">= 0.79"
+        table.add_row(row["id"], value, target, row["verdict"], data, row["scale"] or "", date_text)
     _out().print(table)
+    typer.echo("figures are each milestone's target metric; `roadmap status --json` has the names")
 
 
 # ── check a learner's implementation ─────────────────────────────────────────
