@@ -355,6 +355,17 @@ def _candidates(cfg: DictConfig) -> dict[str, Pipeline]:
     }
 
 
+def passenger_schema(X: pd.DataFrame) -> dict[str, dict[str, object]]:
+    """Input schema for serving: the raw Kaggle columns; any positive PassengerId.
+
+    The pipeline reads ``PassengerId`` to recognise passengers it was fitted on
+    (their group features leave themselves out); a new passenger has a new id.
+    """
+    schema = infer_input_schema(X)
+    schema["PassengerId"] = {"type": "integer", "min": 1, "max": 10**9, "nullable": False}
+    return schema
+
+
 def run(cfg: DictConfig) -> Result:
     out = Path(cfg.output_dir)
     data = load_titanic()
@@ -371,7 +382,7 @@ def run(cfg: DictConfig) -> Result:
         name="s0.titanic",
         task="classification",
         target="Survived",
-        input_schema=infer_input_schema(X.drop(columns="PassengerId")),
+        input_schema=passenger_schema(X),
         classes=[0, 1],
     )
     model_path = save_model(pipeline, out / "model", card)
