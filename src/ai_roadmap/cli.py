@@ -331,6 +331,65 @@ def _has_checks(module: str) -> bool:
         return "\nCHECKS" in handle.read()
 
 
+# ── serve ────────────────────────────────────────────────────────────────────
+
+
+@app.command()
+@user_errors
+def serve(
+    models: str | None = typer.Option(None, "--models", help="e.g. titanic,house,churn"),
+    host: str | None = typer.Option(None, "--host", help="default 127.0.0.1"),
+    port: int | None = typer.Option(None, "--port", help="default 8000"),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="default 2"),
+    export_only: bool = typer.Option(False, "--export-only", help="Export models and stop."),
+) -> None:
+    """Serve the stage-2 models (@champion in the registry) with Gunicorn + Uvicorn workers."""
+    import os
+    import tempfile
+
+    from ai_roadmap.serving.app import read_served
+    from ai_roadmap.serving.export import export_champions
+
+    settings = _settings()
+    overrides = {
+        "serve_models": models,
+        "serve_host": host,
+        "serve_port": port,
+        "serve_workers": workers,
+    }
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    versions = export_champions(settings, settings.served)
+    read_served(settings)
+    typer.echo("models: " + ", ".join(f"{n} v{v}" for n, v in versions.items()), err=True)
+    if export_only:
+        typer.echo(str(settings.model_dir))
+        return
+    env = dict(
+        os.environ,
+        ROADMAP_SERVE_MODELS=settings.serve_models,
+        ROADMAP_SERVE_MODEL_DIR=str(settings.model_dir),
+        PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="roadmap-metrics-"),
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-k",
+        "uvicorn_worker.UvicornWorker",
+        "-w",
+        str(settings.serve_workers),
+        "-b",
+        f"{settings.serve_host}:{settings.serve_port}",
+        "--graceful-timeout",
+        "5",
+        "ai_roadmap.serving.app:create_app()",
+    ]
+    typer.echo(
+        f"serving on http://{settings.serve_host}:{settings.serve_port} (docs: /docs)", err=True
+    )
+    os.execvpe(command[0], command, env)
+
+
 # ── tasks and plan ───────────────────────────────────────────────────────────
 
 

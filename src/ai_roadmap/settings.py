@@ -31,6 +31,15 @@ class Settings(BaseSettings):
         description="MLflow tracking URI; default: MLFLOW_TRACKING_URI or a SQLite file in home.",
     )
     experiment: str = Field(default="ai-roadmap", description="MLflow experiment name.")
+    # ── serving (`roadmap serve`, ai_roadmap.serving) ──
+    serve_models: str = Field(default="titanic,house,churn", description="Models to serve.")
+    serve_model_dir: Path | None = Field(
+        default=None, description="Exported models (<dir>/<name>/); default: <home>/serving."
+    )
+    serve_max_batch: int = Field(default=256, ge=1, description="Largest batch accepted.")
+    serve_host: str = Field(default="127.0.0.1")
+    serve_port: int = Field(default=8000, ge=1, le=65535)
+    serve_workers: int = Field(default=2, ge=1)
 
     @property
     def home_dir(self) -> Path:
@@ -51,6 +60,17 @@ class Settings(BaseSettings):
     @property
     def artifact_root(self) -> Path:
         return self.home_dir / "mlartifacts"
+
+    @property
+    def model_dir(self) -> Path:
+        """Where the service reads its models (one folder per model name)."""
+        if self.serve_model_dir is not None:
+            return self.serve_model_dir.expanduser().resolve()
+        return self.home_dir / "serving"
+
+    @property
+    def served(self) -> list[str]:
+        return [name.strip() for name in self.serve_models.split(",") if name.strip()]
 
     @property
     def mlflow_uri(self) -> str:

@@ -14,8 +14,6 @@ pytestmark = pytest.mark.data
 
 @pytest.fixture
 def house(roadmap_home: Path, data_home: Path) -> HousePrices:
-    if not (data_home / "house-prices" / "train.parquet").exists():
-        pytest.skip("needs `roadmap data pull house-prices`")
     return load_house_prices()
 
 

@@ -19,8 +19,6 @@ pytestmark = [pytest.mark.data, pytest.mark.slow]
 def test_smoke_run_scores_submits_and_saves_a_servable_model(
     roadmap_home: Path, data_home: Path, tmp_path: Path
 ) -> None:
-    if not (data_home / "house-prices" / "train.parquet").exists():
-        pytest.skip("needs `roadmap data pull house-prices`")
     cfg = compose("s2.house", "smoke")
     cfg.output_dir = str(tmp_path / "out")
     Path(cfg.output_dir).mkdir()
