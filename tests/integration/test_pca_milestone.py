@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from ai_roadmap.config import compose
-from ai_roadmap.datasets import is_pulled
 from ai_roadmap.result import Result
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
@@ -64,8 +63,6 @@ def assert_figures_written(result: Result, out: Path) -> None:
 
 
 def test_smoke_run(roadmap_home: Path, tmp_path: Path) -> None:
-    if not is_pulled("mnist"):
-        pytest.skip("needs `roadmap data pull mnist`")
     from ai_roadmap.foundations.pca import run
 
     cfg = compose("s1.pca", "smoke")
