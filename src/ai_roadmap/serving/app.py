@@ -1,0 +1,218 @@
+"""The prediction service: ``create_app()`` builds a FastAPI app over exported models.
+
+Each served model lives in ``<model_dir>/<name>/`` as written by ``roadmap
+serve`` (``model.joblib``, ``model_card.json``, ``VERSION``). Routes and their
+request schemas are built from the cards when the app is created; the model
+files are loaded, hash-checked, at start-up (lifespan). Run it with
+
+    gunicorn -k uvicorn.workers.UvicornWorker -w 2 'ai_roadmap.serving.app:create_app()'
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from ai_roadmap.errors import RoadmapError
+from ai_roadmap.models import ModelCard, load_model, read_card
+from ai_roadmap.serving import SERVED_MODELS
+from ai_roadmap.serving.docs import add_offline_docs
+from ai_roadmap.serving.observability import ObservabilityMiddleware, exposition, metrics
+from ai_roadmap.serving.schemas import (
+    BatchResponse,
+    ErrorResponse,
+    Health,
+    ModelInfo,
+    Prediction,
+    PredictResponse,
+    batch_model,
+    request_model,
+)
+from ai_roadmap.settings import Settings, get_settings
+
+NOT_FOUND = {404: {"model": ErrorResponse}}
+
+
+@dataclass
+class Served:
+    name: str
+    card: ModelCard
+    version: str
+    folder: Path
+    model: Any = None
+
+    def predict(self, records: list[BaseModel]) -> list[Prediction]:
+        import pandas as pd
+
+        frame = pd.DataFrame(
+            [r.model_dump(by_alias=True) for r in records], columns=list(self.card.input_schema)
+        )
+        if self.card.task == "classification":
+            proba = self.model.predict_proba(frame)[:, 1]
+            return [Prediction(prediction=float(p >= 0.5), probability=float(p)) for p in proba]
+        return [Prediction(prediction=float(y)) for y in self.model.predict(frame)]
+
+
+def read_served(settings: Settings) -> dict[str, Served]:
+    """The cards of the requested models, or a one-line :class:`RoadmapError` naming the fix."""
+    served = {}
+    for name in settings.served:
+        if name not in SERVED_MODELS:
+            raise RoadmapError(f"unknown model {name!r}; servable: {', '.join(SERVED_MODELS)}", 2)
+        folder = settings.model_dir / name
+        if not (folder / "model_card.json").exists():
+            raise RoadmapError(
+                f"model {name!r} is not exported to {folder}; "
+                f"run `roadmap run {SERVED_MODELS[name]}` then `roadmap serve`"
+            )
+        version_file = folder / "VERSION"
+        version = version_file.read_text().strip() if version_file.exists() else "unversioned"
+        served[name] = Served(name, read_card(folder), version, folder)
+    return served
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app factory (Gunicorn calls it once per worker)."""
+    settings = settings or get_settings()
+    served = read_served(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for item in served.values():
+            item.model, item.card = load_model(item.folder)
+            metrics()["model"].labels(item.name, item.version, item.card.sha256[:12]).set(1)
+        app.state.ready = True
+        yield
+
+    app = FastAPI(
+        title="ai-roadmap prediction service",
+        version="1",
+        description="Stage-2 models of the roadmap, served from the MLflow registry's @champion.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.ready = False
+    app.add_middleware(ObservabilityMiddleware)
+    add_offline_docs(app)
+    _add_service_routes(app, served)
+    for item in served.values():
+        _add_model_routes(app, item, settings.serve_max_batch)
+    _add_unknown_model_routes(app, served)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    return app
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """422 whose ``message`` names the first offending field; ``detail`` has them all."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    first = errors[0] if errors else {"loc": (), "msg": str(exc)}
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    detail = jsonable_encoder(errors, custom_encoder={bytes: lambda b: b.decode("latin-1")})
+    for error in detail:
+        error.pop("ctx", None)
+        error.pop("url", None)
+    return JSONResponse(
+        status_code=422, content={"message": f"{where}: {first['msg']}", "detail": detail}
+    )
+
+
+def _add_service_routes(app: FastAPI, served: dict[str, Served]) -> None:
+    @app.get("/healthz", response_model=Health, tags=["service"])
+    async def healthz() -> Health:
+        """The process is up."""
+        return Health(status="ok")
+
+    @app.get("/readyz", response_model=Health, responses={503: {"model": Health}}, tags=["service"])
+    async def readyz(request: Request) -> Any:
+        """The models are loaded."""
+        if not request.app.state.ready:
+            return JSONResponse(status_code=503, content={"status": "loading", "models": []})
+        return Health(status="ready", models=list(served))
+
+    @app.get("/metrics", tags=["service"], response_class=Response)
+    async def metrics_page() -> Response:
+        """Prometheus exposition format."""
+        body, content_type = exposition()
+        return Response(content=body, media_type=content_type)
+
+    @app.get("/v1/models", response_model=list[ModelInfo], tags=["models"])
+    async def list_models() -> list[ModelInfo]:
+        """Loaded models with their versions, hashes and recorded metrics."""
+        return [
+            ModelInfo(
+                name=s.name,
+                milestone=SERVED_MODELS[s.name],
+                version=s.version,
+                task=s.card.task,
+                target=s.card.target,
+                sha256=s.card.sha256,
+                metrics=s.card.metrics,
+                inputs=list(s.card.input_schema),
+            )
+            for s in served.values()
+        ]
+
+
+def _add_model_routes(app: FastAPI, item: Served, max_batch: int) -> None:
+    Record = request_model(item.name, item.card.input_schema)
+    Batch = batch_model(item.name, Record, max_batch)
+
+    async def predict(record: Record) -> PredictResponse:  # type: ignore[valid-type]
+        started = time.perf_counter()
+        (result,) = item.predict([record])
+        return PredictResponse(
+            **result.model_dump(),
+            model=item.name,
+            version=item.version,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    async def predict_batch(batch: Batch) -> BatchResponse:  # type: ignore[valid-type]
+        started = time.perf_counter()
+        results = item.predict(batch.records)  # type: ignore[attr-defined]
+        return BatchResponse(
+            predictions=results,
+            model=item.name,
+            version=item.version,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    # the request models exist only at run time: give FastAPI the classes, not the strings
+    predict.__annotations__ = {"record": Record, "return": PredictResponse}
+    predict_batch.__annotations__ = {"batch": Batch, "return": BatchResponse}
+    tag = [f"{item.name} ({SERVED_MODELS[item.name]})"]
+    app.post(
+        f"/v1/{item.name}/predict",
+        response_model=PredictResponse,
+        tags=tag,
+        summary=f"Predict {item.card.target} for one record",
+    )(predict)
+    app.post(
+        f"/v1/{item.name}/predict/batch",
+        response_model=BatchResponse,
+        tags=tag,
+        summary=f"Predict {item.card.target} for up to {max_batch} records",
+    )(predict_batch)
+
+
+def _add_unknown_model_routes(app: FastAPI, served: dict[str, Served]) -> None:
+    loaded = ", ".join(served) or "none"
+
+    async def unknown(model: str) -> JSONResponse:
+        return JSONResponse(
+            status_code=404, content={"detail": f"unknown model {model!r}; loaded: {loaded}"}
+        )
+
+    for path in ("/v1/{model}/predict", "/v1/{model}/predict/batch"):
+        app.post(path, responses=NOT_FOUND, include_in_schema=False)(unknown)
