@@ -161,3 +161,14 @@ def _cpu_seconds_of_help() -> float:
     subprocess.run([sys.executable, "-m", "ai_roadmap", "--help"], capture_output=True, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def test_serve_refuses_missing_or_unknown_models(roadmap_home: Path) -> None:
+    missing = invoke("serve", "--models", "titanic", "--export-only")
+    assert missing.exit_code == 1
+    assert "no trained model 's0.titanic' in the registry; run `roadmap run s0.titanic` first" in (
+        missing.output
+    )
+    unknown = invoke("serve", "--models", "cats", "--export-only")
+    assert unknown.exit_code == 2 and "unknown model 'cats'" in unknown.output
+    no_traceback(missing)
