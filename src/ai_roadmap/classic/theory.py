@@ -36,7 +36,7 @@ from ai_roadmap.classic import bias_variance as bv
 from ai_roadmap.classic import ensembles as ens
 from ai_roadmap.classic import kernels as ker
 from ai_roadmap.classic import regularisation as reg
-from ai_roadmap.foundations.theory import CheckRecord, write_table
+from ai_roadmap.foundations.theory import CheckRecord, summarise, write_table
 from ai_roadmap.result import Result
 
 CHECK_NAMES = (
@@ -254,12 +254,7 @@ def run(cfg: Any) -> Result:
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     records, exp = run_checks(cfg)
-    failed = [r for r in records if not r.passed]
-    metrics = {
-        "checks_failed": float(len(failed)),
-        "checks_passed": float(len(records) - len(failed)),
-    }
-    metrics.update({f"err_{r.name}": r.error for r in records})
+    metrics, notes = summarise(records)
     artifacts = {
         "checks.csv": write_table(records, out / "checks.csv"),
         "bias_variance.png": plot_bias_variance(exp.simulation, out / "bias_variance.png"),
@@ -271,11 +266,6 @@ def run(cfg: Any) -> Result:
             exp.ensemble, cfg, out / "ensembles_vs_estimators.png"
         ),
     }
-    notes = [
-        f"{'pass' if r.passed else 'FAIL'} {r.name}: error {r.error:.3g}"
-        f" {'<=' if r.passed else '>'} tolerance {r.tolerance:.3g} ({r.detail})"
-        for r in records
-    ]
     return Result(
         metrics,
         dataset="synthetic (seeded)",

@@ -357,29 +357,36 @@ def plot_gd(problem: opt.QuadraticProblem, steps: int, diverge_scale: float, pat
     return path
 
 
-def run(cfg: Any) -> Result:
-    """Run every check; ``checks_failed`` is the target (≤ 0), ``err_<check>`` the errors."""
-    out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    records, problem = run_checks(cfg)
+def summarise(records: list[CheckRecord]) -> tuple[dict[str, float], list[str]]:
+    """Metrics (``checks_failed`` — the target —, ``checks_passed``, ``err_<check>``) and
+    one pass/FAIL note per check with its error and tolerance."""
     failed = [r for r in records if not r.passed]
     metrics = {
         "checks_failed": float(len(failed)),
         "checks_passed": float(len(records) - len(failed)),
     }
     metrics.update({f"err_{r.name}": r.error for r in records})
+    notes = [
+        f"{'pass' if r.passed else 'FAIL'} {r.name}: error {r.error:.3g}"
+        f" {'<=' if r.passed else '>'} tolerance {r.tolerance:.3g}"
+        + (f" ({r.detail})" if r.detail else "")
+        for r in records
+    ]
+    return metrics, notes
+
+
+def run(cfg: Any) -> Result:
+    """Run every check; ``checks_failed`` is the target (≤ 0), ``err_<check>`` the errors."""
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    records, problem = run_checks(cfg)
+    metrics, notes = summarise(records)
     artifacts = {
         "theory_checks.csv": write_table(records, out / "theory_checks.csv"),
         "gd_convergence.png": plot_gd(
             problem, cfg.gd.steps, cfg.gd.diverge_step_scale, out / "gd_convergence.png"
         ),
     }
-    notes = [
-        f"{'pass' if r.passed else 'FAIL'} {r.name}: error {r.error:.3g}"
-        f" {'<=' if r.passed else '>'} tolerance {r.tolerance:.3g}"
-        + ("" if r.passed else f" ({r.detail})")
-        for r in records
-    ]
     return Result(
         metrics,
         dataset="synthetic (seeded)",
