@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= titanic mnist house-prices telco-churn
 ROADMAP_SCALE ?= quick
 
-.PHONY: install run test lint format bench data clean
+.PHONY: install run test lint format bench data clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,16 @@ run: data
 	$(BIN)/roadmap run s0.titanic --scale $(ROADMAP_SCALE)
 	$(BIN)/roadmap status
 
-test: data
+# Debian packages the tests and benchmarks drive: Chromium (the offline /docs page) and wrk
+# (load tests). Never `playwright install`: Playwright drives the system Chromium.
+system-deps:
+	@if command -v chromium >/dev/null && command -v wrk >/dev/null; then :; \
+	elif command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && apt-get install -y -qq chromium wrk >/dev/null) || \
+	  { echo "could not apt-get install chromium wrk: install them (root needed)"; exit 1; }; \
+	else echo "chromium and wrk are needed: install them with your package manager"; exit 1; fi
+
+test: data system-deps
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/pytest -q
 
@@ -38,7 +47,7 @@ format: install
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-bench: data
+bench: data system-deps
 	$(BIN)/python -m benchmarks
 
 clean:

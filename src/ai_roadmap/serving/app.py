@@ -41,6 +41,8 @@ from ai_roadmap.serving.schemas import (
 from ai_roadmap.settings import Settings, get_settings
 
 NOT_FOUND = {404: {"model": ErrorResponse}}
+# a body that is not UTF-8 is refused by FastAPI with 400 before validation
+BAD_BODY = {400: {"model": ErrorResponse}}
 
 
 @dataclass
@@ -120,8 +122,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     where = ".".join(str(part) for part in first.get("loc", ()))
     detail = jsonable_encoder(errors, custom_encoder={bytes: lambda b: b.decode("latin-1")})
     for error in detail:
-        error.pop("ctx", None)
-        error.pop("url", None)
+        # the offending value is not echoed: NaN/Infinity cannot be written as JSON
+        for key in ("ctx", "url", "input"):
+            error.pop(key, None)
     return JSONResponse(
         status_code=422, content={"message": f"{where}: {first['msg']}", "detail": detail}
     )
@@ -195,12 +198,14 @@ def _add_model_routes(app: FastAPI, item: Served, max_batch: int) -> None:
     app.post(
         f"/v1/{item.name}/predict",
         response_model=PredictResponse,
+        responses=BAD_BODY,
         tags=tag,
         summary=f"Predict {item.card.target} for one record",
     )(predict)
     app.post(
         f"/v1/{item.name}/predict/batch",
         response_model=BatchResponse,
+        responses=BAD_BODY,
         tags=tag,
         summary=f"Predict {item.card.target} for up to {max_batch} records",
     )(predict_batch)

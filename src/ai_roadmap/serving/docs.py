@@ -40,10 +40,13 @@ def add_offline_docs(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(
+        page = get_redoc_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title=f"{app.title} — ReDoc",
             redoc_js_url="/static/redoc/redoc.standalone.js",
             redoc_favicon_url="/static/swagger/favicon-32x32.png",
             with_google_fonts=False,
         )
+        # ReDoc's footer logo points at its CDN; images may come from this server only
+        page.headers["Content-Security-Policy"] = "img-src 'self' data:"
+        return page
