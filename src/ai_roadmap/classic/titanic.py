@@ -21,13 +21,10 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
-from rich.console import Console
-from rich.progress import Progress
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.ensemble import (
@@ -42,6 +39,10 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
 
 from ai_roadmap.datasets.titanic import load_titanic
+
+if TYPE_CHECKING:  # the service unpickles this module's transformer: keep its imports light
+    from omegaconf import DictConfig
+    from rich.progress import Progress
 from ai_roadmap.models import ModelCard, infer_input_schema, save_model
 from ai_roadmap.result import Result
 
@@ -292,6 +293,9 @@ def build_pipeline(
 
 @contextmanager
 def _progress() -> Iterator[Progress]:
+    from rich.console import Console
+    from rich.progress import Progress
+
     console = Console(stderr=True)
     with Progress(console=console, disable=not sys.stderr.isatty(), transient=True) as progress:
         yield progress
@@ -343,6 +347,8 @@ def choose(table: pd.DataFrame, rule: str, n_folds: int) -> str:
 
 
 def _candidates(cfg: DictConfig) -> dict[str, Pipeline]:
+    from omegaconf import OmegaConf
+
     models = OmegaConf.to_container(cfg.models, resolve=True)
     return {
         name: build_pipeline(
