@@ -61,6 +61,7 @@ def test_matrix_gradient_missing_transpose_is_detected() -> None:
 
 def test_matrix_gradient_matches_torch_autograd() -> None:
     import torch
+
     g = rng(1)
     x, y = g.standard_normal((12, 4)), g.standard_normal((12, 3))
     w, a = g.standard_normal((4, 3)), g.standard_normal((4, 4))
@@ -242,6 +243,7 @@ def test_gd_errors_follow_the_scipy_eigendecomposition(quadratic: opt.QuadraticP
 
 def test_adam_matches_torch() -> None:
     import torch  # noqa: F401  (torch is a dependency; the Adam check needs it)
+
     rec = th.check_adam_torch(rng(), steps=100)
     assert rec.passed, rec
     assert rec.error < 1e-10
