@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from ai_roadmap import config, runner, tracking
-from ai_roadmap.catalog import Catalog, Item, Target, load_catalog
+from ai_roadmap import runner, tracking
+from ai_roadmap.catalog import Target
 from ai_roadmap.errors import IntegrityError, RoadmapError
 from ai_roadmap.models import ModelCard, infer_input_schema, load_model, read_card, save_model
 from ai_roadmap.settings import get_settings
@@ -65,32 +63,11 @@ def test_input_schema() -> None:
 
 @pytest.fixture
 def model_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, roadmap_home: Path) -> None:
-    real = load_catalog()
-    target = Target(metric="score", op=">=", threshold=0.8, dataset="fake")
-    item = Item(
-        id="t.model",
-        stage=0,
-        kind="milestone",
-        title_zh="模",
-        title_en="model",
-        target=target,
-        module="fake_model",
-    )
-    fake = Catalog(real.stages, (item,), real.hours_per_week, real.part_time, real.full_time, ())
-    monkeypatch.setattr(runner, "load_catalog", lambda: fake)
-    conf = tmp_path / "conf" / "t.model"
-    (conf / "scale").mkdir(parents=True)
-    (conf / "config.yaml").write_text(
-        "defaults:\n  - _self_\n  - scale: quick\nseed: 0\nvalue: 1\n"
-    )
-    for scale in config.SCALES:
-        (conf / "scale" / f"{scale}.yaml").write_text("# @package _global_\n{}\n")
-    monkeypatch.setattr(config, "conf_root", lambda: tmp_path / "conf")
     import fake_milestones
 
-    module = ModuleType("fake_model")
-    module.run = fake_milestones.with_model  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "fake_model", module)
+    target = Target(metric="score", op=">=", threshold=0.8, dataset="fake")
+    runs = {"t.model": fake_milestones.with_model}
+    fake_milestones.install(monkeypatch, tmp_path / "conf", runs, target, "value: 1\n")
 
 
 def _champion_version() -> str:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-from ai_roadmap import catalog as catalog_module
-from ai_roadmap import config, runner, tracking
-from ai_roadmap.catalog import Catalog, Item, Target, load_catalog
+from ai_roadmap import runner, tracking
+from ai_roadmap.catalog import Target
 from ai_roadmap.result import Result
 from ai_roadmap.settings import get_settings
 
@@ -54,44 +51,11 @@ def test_target_ops() -> None:
 @pytest.fixture
 def fake_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, roadmap_home: Path) -> Path:
     """A catalog with two fake milestones and their Hydra configs."""
-    real = load_catalog()
-    items = (
-        Item(
-            id="t.fake",
-            stage=0,
-            kind="milestone",
-            title_zh="假",
-            title_en="fake",
-            target=TARGET,
-            module="fake_milestones",
-        ),
-        Item(
-            id="t.interrupt",
-            stage=0,
-            kind="milestone",
-            title_zh="断",
-            title_en="interrupt",
-            target=TARGET,
-            module="fake_interrupt",
-        ),
-    )
-    fake = Catalog(real.stages, items, real.hours_per_week, real.part_time, real.full_time, ())
-    monkeypatch.setattr(runner, "load_catalog", lambda: fake)
-    conf = tmp_path / "conf"
-    for item_id in ("t.fake", "t.interrupt"):
-        (conf / item_id / "scale").mkdir(parents=True)
-        (conf / item_id / "config.yaml").write_text(
-            "defaults:\n  - _self_\n  - scale: quick\nseed: 0\nvalue: 0.85\nproxy: false\n"
-        )
-        for scale in config.SCALES:
-            (conf / item_id / "scale" / f"{scale}.yaml").write_text("# @package _global_\n{}\n")
-    monkeypatch.setattr(config, "conf_root", lambda: conf)
     import fake_milestones
 
-    interrupt = ModuleType("fake_interrupt")
-    interrupt.run = fake_milestones.interrupted  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "fake_interrupt", interrupt)
-    assert catalog_module  # the real catalog module stays untouched
+    conf = tmp_path / "conf"
+    runs = {"t.fake": fake_milestones.run, "t.interrupt": fake_milestones.interrupted}
+    fake_milestones.install(monkeypatch, conf, runs, TARGET, "value: 0.85\nproxy: false\n")
     return conf
 
 
