@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Datasets the quick run and the tests read (fetched once, cached in ROADMAP_HOME/data).
-DATA   ?= titanic mnist house-prices telco-churn
+DATA   ?= titanic mnist house-prices telco-churn fashion-mnist tang-poems
 ROADMAP_SCALE ?= quick
 
 .PHONY: install run test lint format bench data clean system-deps
@@ -19,7 +19,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# fashion-mnist comes from Debian's archive (`apt-get download`): refresh the package lists
+# once on a machine that has never fetched them.
 data: install
+	@if command -v apt-get >/dev/null && ! ls /var/lib/apt/lists/*Packages* >/dev/null 2>&1; then \
+	  apt-get update -qq || echo "apt-get update failed: fashion-mnist may not be fetchable"; fi
 	$(BIN)/roadmap data pull $(DATA)
 
 run: data

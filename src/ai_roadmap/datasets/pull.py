@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import importlib
+import io
 import json
 import shutil
 import subprocess
@@ -70,11 +71,31 @@ def fetch(source: Source, settings: Settings) -> Path:
             fetched = Path(tmp) / source.filename
             if done.returncode != 0 or not fetched.exists():
                 last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-                raise RoadmapError(f"{tool} could not fetch {source.spec}: {last[0]}")
-            verify(fetched, source.sha256)
+                hint = " (run `apt-get update` first)" if tool == "apt-get" else ""
+                raise RoadmapError(f"{tool} could not fetch {source.spec}: {last[0]}{hint}")
+            verify_source(fetched, source)
             fetched.replace(archive)
-    verify(archive, source.sha256)
+    verify_source(archive, source)
     return archive
+
+
+def verify_source(archive: Path, source: Source) -> None:
+    """The archive's sha256; for Debian, whose point releases may rebuild a package,
+    the sha256 of every data member instead when the archive's own does not match."""
+    if source.registry != "debian" or not source.member_sha256:
+        verify(archive, source.sha256)
+        return
+    if sha256_of(archive) == source.sha256:
+        return
+    with _open_tar(archive) as tf:
+        for name, expected in source.member_sha256:
+            member = tf.extractfile(name)
+            actual = hashlib.sha256(member.read()).hexdigest() if member else "missing"
+            if actual != expected:
+                raise IntegrityError(
+                    f"{archive.name}: {name} has sha256 {actual[:12]}…, the manifest "
+                    f"expects {expected[:12]}…; delete the archive and pull again"
+                )
 
 
 def verify(path: Path, expected: str) -> None:
@@ -86,11 +107,44 @@ def verify(path: Path, expected: str) -> None:
         )
 
 
+def deb_payload(archive: Path) -> bytes:
+    """The ``data.tar.*`` member of a Debian package (an ``ar`` archive), as bytes.
+
+    ``dpkg-deb --fsys-tarfile`` is used where it exists (it knows every compression
+    Debian uses); elsewhere the ``ar`` container is read directly (xz/gz/bz2 payloads).
+    """
+    if shutil.which("dpkg-deb"):
+        done = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(archive)], capture_output=True)
+        if done.returncode == 0:
+            return done.stdout
+    raw = archive.read_bytes()
+    if not raw.startswith(b"!<arch>\n"):
+        raise IntegrityError(f"{archive.name} is not a Debian package")
+    offset = 8
+    while offset + 60 <= len(raw):
+        header = raw[offset : offset + 60]
+        name = header[:16].decode().strip().rstrip("/")
+        size = int(header[48:58].decode().strip())
+        body = raw[offset + 60 : offset + 60 + size]
+        if name.startswith("data.tar"):
+            with tarfile.open(fileobj=io.BytesIO(body)) as tf:  # checks the compression
+                tf.getnames()
+            return body
+        offset += 60 + size + (size % 2)
+    raise IntegrityError(f"{archive.name} has no data.tar member")
+
+
+def _open_tar(archive: Path) -> tarfile.TarFile:
+    if archive.suffix == ".deb":
+        return tarfile.open(fileobj=io.BytesIO(deb_payload(archive)))
+    return tarfile.open(archive)
+
+
 def _names(archive: Path) -> list[str]:
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
             return zf.namelist()
-    with tarfile.open(archive) as tf:
+    with _open_tar(archive) as tf:
         return tf.getnames()
 
 
@@ -110,7 +164,7 @@ def extract(source: Source, archive: Path, dest: Path) -> dict[str, Path]:
                 target.write_bytes(zf.read(name))
                 out[name] = target
     else:
-        with tarfile.open(archive) as tf:
+        with _open_tar(archive) as tf:
             for name in wanted:
                 member = tf.extractfile(name)
                 if member is None:
