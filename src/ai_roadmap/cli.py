@@ -151,8 +151,13 @@ def show(item_id: str = typer.Argument(..., metavar="ID", help="e.g. s0.titanic"
             for line in lines:
                 out.print(f"  • {line}")
     if item.datasets:
-        pulls = " ".join(item.datasets)
-        out.print(f"\ndatasets: {', '.join(item.datasets)}  (get them: roadmap data pull {pulls})")
+        from ai_roadmap.datasets import DATASETS
+
+        pulls = " ".join(d for d in item.datasets if d in DATASETS)
+        how = f"  (get them: roadmap data pull {pulls})" if pulls else ""
+        out.print(f"\ndatasets: {', '.join(item.datasets)}{how}")
+    if item.target is not None and item.target.dataset == "cifar10":
+        out.print("CIFAR-10: put the official files in $ROADMAP_DATA_DIR/cifar10/ (see README)")
     out.print(f"\nneeds: {item.hardware}")
     for scale, timing in item.timings.items():
         out.print(f"  {scale}: {timing}")
@@ -388,6 +393,41 @@ def serve(
         f"serving on http://{settings.serve_host}:{settings.serve_port} (docs: /docs)", err=True
     )
     os.execvpe(command[0], command, env)
+
+
+# ── poem ─────────────────────────────────────────────────────────────────────
+
+
+@app.command()
+@user_errors
+def poem(
+    head: str = typer.Option("", "--head", help="藏头诗: one head per line, e.g. 春夏秋冬"),
+    first_line: str = typer.Option("", "--first-line", help="Continue from this first line."),
+    form: str | None = typer.Option(
+        None, "--form", help="wujue 五言绝句 | qijue 七言绝句 | wulv 五言律诗 | qilv 七言律诗"
+    ),
+    temperature: float = typer.Option(0.8, "--temperature", help="< 1 safer, > 1 wilder"),
+    top_k: int = typer.Option(0, "--top-k", help="Sample from the k likeliest (0: all)."),
+    top_p: float = typer.Option(0.9, "--top-p", help="Sample from the top-p mass (1: all)."),
+    beam: int = typer.Option(0, "--beam", help="Beam search of this width instead (0: sample)."),
+    seed: int | None = typer.Option(None, "--seed", help="Same seed, same poem."),
+    no_repeat: int = typer.Option(
+        1, "--no-repeat", help="No n-gram twice: 1 no character twice (重字), 2 bigrams, 0 off."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", help="A model folder (default: the registry's s3.poetry model)."
+    ),
+) -> None:
+    """Write a classical Chinese poem with the trained s3.poetry LSTM; the form is enforced."""
+    from pathlib import Path
+
+    from ai_roadmap.deep.poetry.poem import PoemRequest, couplets, write
+
+    request = PoemRequest(form, head, first_line, temperature, top_k, top_p, beam, seed, no_repeat)
+    lines, about = write(request, _settings(), Path(model) if model else None)
+    for couplet in couplets(lines):
+        typer.echo(couplet)
+    typer.echo(about, err=True)
 
 
 # ── tasks and plan ───────────────────────────────────────────────────────────

@@ -49,3 +49,12 @@ def test_built_items_have_a_run_function_and_all_scales(item) -> None:  # type: 
 def test_unknown_id_names_the_closest() -> None:
     with pytest.raises(UsageError, match=r"s0\.titanic"):
         load_catalog().get("s0.titanc")
+
+
+def test_built_items_name_only_datasets_that_can_be_pulled() -> None:
+    from ai_roadmap.datasets import DATASETS
+
+    for item in load_catalog().items:
+        if item.module:
+            unknown = [d for d in item.datasets if d not in DATASETS]
+            assert not unknown, f"{item.id} lists {unknown}, which `roadmap data pull` lacks"
