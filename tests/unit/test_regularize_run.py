@@ -10,7 +10,7 @@ import pytest
 
 from ai_roadmap.config import compose
 from ai_roadmap.deep import regularize_run as rr
-from ai_roadmap.deep.layers import torch_threads
+from ai_roadmap.deep.threads import torch_threads
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 

@@ -183,13 +183,13 @@ def train_torch(
     import torch
     import torch.nn.functional as F
 
+    from ai_roadmap.deep.threads import torch_threads
+
     params = {name: torch.tensor(value, requires_grad=True) for name, value in init.items()}
     optimiser = torch.optim.SGD(params.values(), lr=tc.lr, momentum=tc.momentum)
     x_all, y_all = torch.from_numpy(split.x_train), torch.from_numpy(split.y_train)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # batches this small only pay for thread synchronisation
     losses, started = [], time.perf_counter()
-    try:
+    with torch_threads(1):  # batches this small only pay for thread synchronisation
         for step, idx in enumerate(batches):
             batch = torch.from_numpy(idx)
             loss = F.cross_entropy(mlp_logits(params, x_all[batch]), y_all[batch])
@@ -198,8 +198,6 @@ def train_torch(
             optimiser.param_groups[0]["lr"] = cosine_lr(tc.lr, step, len(batches))
             optimiser.step()
             losses.append(loss.item())
-    finally:
-        torch.set_num_threads(threads)
     seconds = time.perf_counter() - started
     weights = {name: p.detach().numpy().copy() for name, p in params.items()}
     return TrainedRun(weights, losses, seconds)

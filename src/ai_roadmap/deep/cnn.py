@@ -35,6 +35,7 @@ import torch.nn.functional as F
 
 from ai_roadmap.deep import conv_arith as ca
 from ai_roadmap.deep import conv_numpy as cn
+from ai_roadmap.deep.threads import torch_threads
 from ai_roadmap.foundations.theory import CheckRecord, record, summarise, write_table
 from ai_roadmap.result import Result
 
@@ -399,9 +400,7 @@ def run(cfg: Any) -> Result:
     """Every check (``checks_failed`` is the target, ≤ 0) and the two figures."""
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(int(cfg.threads))  # thousands of tiny layers: one thread is fastest
-    try:
+    with torch_threads(int(cfg.threads)):  # thousands of tiny layers: one thread is fastest
         records = run_checks(cfg)
         artifacts = {
             "checks.csv": write_table(records, out / "checks.csv"),
@@ -410,8 +409,6 @@ def run(cfg: Any) -> Result:
             ),
             "separable_cost.png": plot_separable(cfg.separable, out / "separable_cost.png"),
         }
-    finally:
-        torch.set_num_threads(threads)
     metrics, notes = summarise(records)
     metrics["configurations_checked"] = float(4 * cfg.sizes.configs)
     metrics["stacks_checked"] = float(cfg.receptive_field.stacks)

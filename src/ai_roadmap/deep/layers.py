@@ -37,8 +37,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -50,6 +49,7 @@ from torch import nn
 
 from ai_roadmap.deep import batchnorm as bnm
 from ai_roadmap.deep import residual as res
+from ai_roadmap.deep.threads import torch_threads
 from ai_roadmap.foundations.theory import CheckRecord, record, summarise, write_table
 from ai_roadmap.result import Result
 
@@ -155,21 +155,6 @@ def check_saturation_bound(
 
 
 # ---------------------------------------------------------------- plain vs residual depth
-
-
-@contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    """Run the block with ``count`` intra-op threads, then restore the previous setting.
-
-    The networks here are small: on a busy 2-core machine two threads spend more time
-    waiting for each other than computing (measured: 12 s with one, 104 s with two).
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 class PreActBlock(nn.Module):

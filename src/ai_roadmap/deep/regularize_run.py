@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ai_roadmap.deep import regularize as reg
-from ai_roadmap.deep.layers import torch_threads
+from ai_roadmap.deep.threads import torch_threads
 from ai_roadmap.foundations.theory import CheckRecord, summarise, write_table
 from ai_roadmap.result import Result
 
