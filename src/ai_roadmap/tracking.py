@@ -203,9 +203,12 @@ CHAMPION = "champion"
 def register_model(client: Any, item_id: str, run_id: str, verdict: str, scale: str) -> str:
     """Register the run's ``model/`` folder under the milestone id; move ``@champion`` if earned.
 
-    A new version becomes the champion when there is none yet, or when its run
-    passed the target at a scale above ``smoke`` (a smoke model only ever stands
-    in until a real run exists). Returns the new version number.
+    A new version becomes the champion when there is none yet, when its run
+    passed the target at a scale above ``smoke``, or when the champion has not
+    passed and the new run is at a larger scale (smoke < quick < full): a model
+    whose target cannot be judged here (a proxy dataset) is replaced by the
+    longer training run, never a passing model by a failing one. A smoke model
+    only ever stands in until a real run exists. Returns the new version number.
     """
     from mlflow.exceptions import MlflowException
 
@@ -219,10 +222,23 @@ def register_model(client: Any, item_id: str, run_id: str, verdict: str, scale: 
         current = client.get_model_version_by_alias(item_id, CHAMPION)
     except MlflowException:
         current = None
-    current_is_smoke = current is not None and current.tags.get(TAG + "scale") == "smoke"
-    if current is None or (scale != "smoke" and (verdict == "pass" or current_is_smoke)):
+    if current is None or _outranks(scale, verdict, current.tags):
         client.set_registered_model_alias(item_id, CHAMPION, version.version)
     return str(version.version)
+
+
+SCALE_RANK = {"smoke": 0, "quick": 1, "full": 2}
+
+
+def _outranks(scale: str, verdict: str, champion_tags: dict[str, str]) -> bool:
+    """Should a new ``scale`` run with ``verdict`` replace the champion carrying these tags?"""
+    if scale == "smoke":
+        return False
+    champion_scale = champion_tags.get(TAG + "scale", "smoke")
+    if verdict == "pass" or champion_scale == "smoke":
+        return True
+    champion_passed = champion_tags.get(TAG + "verdict") == "pass"
+    return not champion_passed and SCALE_RANK.get(scale, 0) > SCALE_RANK.get(champion_scale, 0)
 
 
 def champion_model_dir(settings: Settings, name: str, dest: Path) -> tuple[Path, str]:

@@ -84,10 +84,23 @@ def test_runs_register_models_and_move_champion(model_catalog: None, tmp_path: P
     assert _champion_version() == "2"
     runner.run_milestone("t.model", "quick", ["value=0.1"])  # a failing run is kept, not promoted
     assert _champion_version() == "2"
+    runner.run_milestone("t.model", "full", ["value=0.1"])  # larger, but fails: 2 passed
+    assert _champion_version() == "2"
     folder, version = tracking.champion_model_dir(get_settings(), "t.model", tmp_path / "dl")
     model, card = load_model(folder)
     assert version == "2" and card.input_schema["colour"]["categories"] == ["a", "b"]
     assert model.predict(pd.DataFrame({"x": [3.0]}))[0] == 1
+
+
+def test_an_unjudged_champion_yields_to_a_larger_run(model_catalog: None) -> None:
+    """Without a pass (e.g. a proxy dataset), the longer training run is the better model."""
+    runner.run_milestone("t.model", "quick", ["value=0.1"])
+    runner.run_milestone("t.model", "quick", ["value=0.2"])  # same scale: the first stays
+    assert _champion_version() == "1"
+    runner.run_milestone("t.model", "full", ["value=0.2"])  # larger scale, nobody passed
+    assert _champion_version() == "3"
+    runner.run_milestone("t.model", "quick", ["value=0.3"])  # smaller again: stays
+    assert _champion_version() == "3"
 
 
 def test_missing_champion_is_one_line(roadmap_home: Path, tmp_path: Path) -> None:

@@ -51,6 +51,7 @@ import torch
 from torch import nn
 
 from ai_roadmap.deep.export_verify import FORMATS, median_latency_ms, run_in_fresh_process
+from ai_roadmap.deep.threads import torch_threads
 from ai_roadmap.errors import RoadmapError
 
 TOLERANCE = 1e-4  # max |Δ logit| between an export and the eager model
@@ -284,15 +285,10 @@ def eager_report(
 ) -> FormatReport:
     """The eager baseline: its state_dict file size and its per-image latency in this process."""
     torch.save(model.state_dict(), checkpoint)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with torch.no_grad():
-            latency = median_latency_ms(
-                lambda x: model(torch.from_numpy(x)), example[:1].numpy(), 5, repeats
-            )
-    finally:
-        torch.set_num_threads(previous)
+    with torch_threads(threads), torch.no_grad():
+        latency = median_latency_ms(
+            lambda x: model(torch.from_numpy(x)), example[:1].numpy(), 5, repeats
+        )
     runtime = f"torch {torch.__version__} eager"
     size = checkpoint.stat().st_size
     return FormatReport("eager", checkpoint, size, 0.0, 1.0, latency, threads, True, runtime)

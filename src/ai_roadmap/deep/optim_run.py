@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from ai_roadmap.deep.optim import LARS, AdamW, Lookahead, Momentum
+from ai_roadmap.deep.threads import torch_threads
 from ai_roadmap.foundations.theory import CheckRecord, record, summarise, write_table
 from ai_roadmap.result import Result
 
@@ -386,13 +387,9 @@ def run(cfg: Any) -> Result:
     """Checks (``checks_failed`` is the target, ≤ 0) and the MNIST comparison run."""
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(int(cfg.threads))  # tiny models: extra threads only add overhead
-    try:
+    with torch_threads(int(cfg.threads)):  # tiny models: extra threads only add overhead
         records = run_checks(cfg)
         curves = compare(cfg.compare, int(cfg.seed))
-    finally:
-        torch.set_num_threads(threads)
     metrics, notes = summarise(records)
     tail = max(1, int(cfg.compare.smooth))
     for name, curve in curves.items():

@@ -35,6 +35,7 @@ from torch import Tensor, nn
 
 from ai_roadmap.deep import rnn
 from ai_roadmap.deep import seq2seq as s2s
+from ai_roadmap.deep.threads import torch_threads
 from ai_roadmap.foundations.theory import CheckRecord, record, summarise, write_table
 from ai_roadmap.result import Result
 
@@ -390,12 +391,8 @@ def run(cfg: Any) -> Result:
     """Checks, gradient flow and seq2seq; ``seq2seq_exact_match`` is the target (≥ 0.99)."""
     if cfg.train.primary not in cfg.train.attentions:
         raise ValueError("train.primary must be one of train.attentions")
-    previous = torch.get_num_threads()
-    torch.set_num_threads(int(cfg.threads))  # matrices this small only pay for thread syncs
-    try:
+    with torch_threads(int(cfg.threads)):  # matrices this small only pay for thread syncs
         return _run(cfg, Path(cfg.output_dir))
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _run(cfg: Any, out: Path) -> Result:

@@ -346,7 +346,7 @@ def fit(
     optimizer = make_optimizer(model, options)
     dtype = autocast_dtype(options.precision, env.device)
     loss = loss_fn or smoothed_cross_entropy(options.label_smoothing)
-    layout = _input_format(model)
+    layout = input_format(model)
     loop = _Loop(net, optimizer, loss, data, options, env, dtype, steps * options.epochs, layout)
     start, history = load_checkpoint(checkpoint_dir, model, optimizer, env.device)
     wall, cpu = time.perf_counter(), time.process_time()
@@ -416,7 +416,8 @@ def load_checkpoint(
 # ── evaluation ───────────────────────────────────────────────────────────────────────
 
 
-def _input_format(model: nn.Module) -> torch.memory_format:
+def input_format(model: nn.Module) -> torch.memory_format:
+    """channels_last when the model's conv weights are stored that way: feed inputs alike."""
     for p in model.parameters():
         if p.ndim == 4 and not p.is_contiguous():
             return torch.channels_last
@@ -442,7 +443,7 @@ def evaluate(
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    layout = _input_format(model)
+    layout = input_format(model)
     world, rank = (dist.get_world_size(), dist.get_rank()) if dist.is_initialized() else (1, 0)
     counts = torch.zeros(3, dtype=torch.float64, device=device)  # correct, correct_tta, n
     for start in range(rank * batch_size, len(images), world * batch_size):

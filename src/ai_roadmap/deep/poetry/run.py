@@ -33,6 +33,7 @@ from ai_roadmap.deep.poetry.ngram import KneserNeyLM, NGramStepper
 from ai_roadmap.deep.poetry.store import save
 from ai_roadmap.deep.poetry.train import TrainConfig, TrainReport, train_language_model
 from ai_roadmap.deep.poetry.vocab import Vocab
+from ai_roadmap.deep.threads import torch_threads
 from ai_roadmap.errors import RoadmapError
 from ai_roadmap.result import Result
 
@@ -102,13 +103,8 @@ def score(
 
 
 def run(cfg: Any) -> Result:
-    threads = torch.get_num_threads()
-    if int(cfg.get("threads", 0)):
-        torch.set_num_threads(int(cfg.threads))
-    try:
+    with torch_threads(int(cfg.get("threads", 0))):  # 0: leave torch's default
         return _run(cfg)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(cfg: Any) -> Result:
