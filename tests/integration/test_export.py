@@ -191,3 +191,15 @@ def test_missing_file_and_unknown_format_are_errors(
         verify_export("onnx", tmp_path / "nothing.onnx", model, images)
     with pytest.raises(RoadmapError, match="unknown export format"):
         export_all(model, images, tmp_path, "student", formats=("tflite",))
+
+
+def test_a_channels_last_model_is_exported_in_plain_layout(
+    images: torch.Tensor, tmp_path: Path
+) -> None:
+    """A model trained channels-last exports whole into XNNPACK, the caller's copy untouched."""
+    model = make_student().to(memory_format=torch.channels_last)
+    report = export_all(model, images, tmp_path, "cl", formats=("executorch",), repeats=1)
+    row = report.row("executorch")
+    assert row.passed and row.detail.endswith("outside: none"), row.detail
+    depthwise = model.features[3].block[3].weight  # 32×1×3×3: layouts differ in strides
+    assert depthwise.is_contiguous(memory_format=torch.channels_last)

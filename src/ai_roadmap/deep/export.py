@@ -41,8 +41,10 @@ import copy
 import csv
 import inspect
 import json
+import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -149,6 +151,29 @@ def write_model_card(
 
 
 # ---------------------------------------------------------------- exporters
+
+
+@contextmanager
+def _quiet_toolchain() -> Iterator[None]:
+    """Hide the exporters' notices about themselves, not about the model.
+
+    torchao (pulled in by ExecuTorch) logs that its CUDA-only kernels do not load
+    on a CPU build, the ONNX exporter that torchvision is not installed (its ops
+    are not used here), and torch.export warns about its own pytree internals.
+    """
+    names = ("torchao", "torch.utils._pytree", "torch.onnx._internal.exporter._registration")
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
+        warnings.filterwarnings("ignore", message=".*register_constant.*")
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
 
 
 def _export_sample(example: torch.Tensor) -> torch.Tensor:
@@ -318,10 +343,14 @@ def export_all(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = copy.deepcopy(model).eval()  # the caller's model keeps its mode and weights
+    # Apps feed plain NCHW tensors: a model trained channels-last would otherwise be
+    # exported with layout copies around it (one left outside the XNNPACK delegate).
+    model = model.to(memory_format=torch.contiguous_format)
     example = example.contiguous()
     rows = [eager_report(model, example, out_dir / f"{name}.pth", threads, repeats)]
     for fmt in formats:
         path = out_dir / f"{name}{SUFFIXES[fmt]}"
-        detail = EXPORTERS[fmt](model, example, path)
+        with _quiet_toolchain():
+            detail = EXPORTERS[fmt](model, example, path)
         rows.append(verify_export(fmt, path, model, example, tolerance, threads, repeats, detail))
     return ExportReport(name, tuple(example.shape), tolerance, tuple(rows))
