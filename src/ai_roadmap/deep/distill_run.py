@@ -125,11 +125,17 @@ def train_teacher(cfg: Any, data: ImageData, out: Path) -> Teacher:
     return Teacher(report.model, data.mean, data.std, origin, report.train_seconds)
 
 
-def get_teacher(cfg: Any, data: ImageData, out: Path) -> Teacher:
-    """Resolve ``teacher.model_dir`` / ``teacher.source`` into a ResNet-18 teacher."""
+def teacher_source(cfg: Any) -> str:
+    """``teacher.source``, or a one-line error naming the choices."""
     source = str(cfg.teacher.source)
     if source not in TEACHER_SOURCES:
         raise UsageError(f"teacher.source must be one of {', '.join(TEACHER_SOURCES)}")
+    return source
+
+
+def get_teacher(cfg: Any, data: ImageData, out: Path) -> Teacher:
+    """Resolve ``teacher.model_dir`` / ``teacher.source`` into a ResNet-18 teacher."""
+    source = teacher_source(cfg)
     if cfg.teacher.model_dir:
         folder = Path(cfg.teacher.model_dir).expanduser()
         if not folder.is_dir():
@@ -316,8 +322,7 @@ def export_student(
 
 
 def run(cfg: Any) -> Result:
-    if str(cfg.teacher.source) not in TEACHER_SOURCES:  # before any data is read
-        raise UsageError(f"teacher.source must be one of {', '.join(TEACHER_SOURCES)}")
+    teacher_source(cfg)  # checked before any data is read
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = load_image_data(
