@@ -4,8 +4,6 @@ costs against real PyTorch layers (float64), with deliberately wrong variants fa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
@@ -18,14 +16,7 @@ from ai_roadmap.deep import conv_arith as ca
 from ai_roadmap.deep import conv_numpy as cn
 from ai_roadmap.foundations.theory import CheckRecord
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Thousands of tiny layers: one torch thread avoids synchronisation overhead."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors: threads only sync
 
 
 def rng(seed: int = 0) -> np.random.Generator:

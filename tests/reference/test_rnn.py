@@ -68,13 +68,7 @@ def inputs(kind: str, layers: int, batch_first: bool, bidirectional: bool, with_
     return x, state, kw
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tensors this small only pay for thread synchronisation."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors: threads only sync
 
 
 SETTINGS = list(itertools.product([1, 3], [True, False], [False, True], [True, False]))

@@ -12,14 +12,7 @@ import torch
 
 from ai_roadmap.deep import seq2seq as s2s
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tensors this small only pay for thread synchronisation."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors: threads only sync
 
 
 # ---------------------------------------------------------------- the date task
