@@ -23,7 +23,6 @@ stays *not measured*.
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 from dataclasses import dataclass
@@ -40,15 +39,16 @@ from ai_roadmap.deep.mobilenetv2 import MobileNetV2, MobileNetV2Config
 from ai_roadmap.deep.resnet import ResNet, ResNetConfig, count_parameters
 from ai_roadmap.deep.train import (
     FitReport,
-    TrainOptions,
     autocast_dtype,
     fit,
-    input_format,
+    image_model_card,
     load_torch_state,
+    options_from_config,
+    predict,
     save_torch_model,
+    torchrun_main,
 )
 from ai_roadmap.errors import RoadmapError, UsageError
-from ai_roadmap.models import ModelCard
 from ai_roadmap.result import Result
 
 TEACHER_ITEM = "s3.resnet18"
@@ -113,11 +113,12 @@ def teacher_from_registry(data: ImageData) -> Teacher | str:
 def train_teacher(cfg: Any, data: ImageData, out: Path) -> Teacher:
     """ResNet-18 trained here with the s3.resnet18 recipe at this run's scale, on this data."""
     from ai_roadmap.config import compose
-    from ai_roadmap.deep.resnet_run import build_model, train_options
+    from ai_roadmap.deep.resnet_run import build_model
 
     recipe = compose(TEACHER_ITEM, str(cfg.scale), list(cfg.teacher.overrides or []))
     model = build_model(recipe, data)
-    report = fit(model, data, train_options(recipe, data), checkpoint_dir=out / "teacher_ckpt")
+    options = options_from_config(recipe, data)
+    report = fit(model, data, options, checkpoint_dir=out / "teacher_ckpt")
     origin = (
         f"teacher: ResNet-18 trained in this run ({TEACHER_ITEM} recipe at {cfg.scale}, "
         f"{report.epochs} epoch(s), {report.images_per_second:.1f} images/s)"
@@ -172,17 +173,11 @@ def build_student(cfg: Any, data: ImageData) -> MobileNetV2:
     return MobileNetV2(arch)
 
 
-def student_options(cfg: Any, data: ImageData) -> TrainOptions:
-    padding = cfg.data.crop_padding["fashion_mnist" if data.proxy else "cifar10"]
-    knobs = {key: value for key, value in cfg.train.items()}
-    return TrainOptions(**knobs, crop_padding=int(padding), seed=int(cfg.seed))
-
-
 def train_students(
     cfg: Any, data: ImageData, teacher: Teacher, out: Path
 ) -> tuple[FitReport, FitReport]:
     """(distilled, plain): same start, same batches; only the loss differs."""
-    options = student_options(cfg, data)
+    options = options_from_config(cfg, data)
     frozen = FrozenTeacher(teacher.model, (data.mean, data.std), (teacher.mean, teacher.std))
     kd = cfg.distill
     loss = distillation_loss(
@@ -196,28 +191,20 @@ def train_students(
 # ── measuring, saving, exporting ─────────────────────────────────────────────────────
 
 
-@torch.no_grad()
 def predictions(
     model: nn.Module, data: ImageData, norm: tuple[Any, Any], cfg: Any
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Test-set predictions, plain and with flip TTA (argmax of z(x) + z(flip(x))), eval mode."""
+    """Test-set predictions, plain and with flip TTA, of a model trained with ``norm``."""
     from ai_roadmap.deep.images import normalise
 
-    model.eval()
-    device = next(model.parameters()).device
-    dtype = autocast_dtype(cfg.train.precision, device)
-    layout = input_format(model)
-    plain, tta = [], []
-    size = int(cfg.train.eval_batch_size)
-    for start in range(0, len(data.test_images), size):
-        x = normalise(data.test_images[start : start + size].to(device), *norm)
-        x = x.contiguous(memory_format=layout)
-        with torch.autocast(device.type, dtype, enabled=dtype is not None):
-            logits = model(x).float()
-            flipped = model(x.flip(-1)).float()
-        plain.append(logits.argmax(1).cpu())
-        tta.append((logits + flipped).argmax(1).cpu())
-    return torch.cat(plain), torch.cat(tta)
+    _, plain, tta = predict(
+        model,
+        data.test_images,
+        normalise=lambda x: normalise(x, *norm),
+        batch_size=int(cfg.train.eval_batch_size),
+        dtype=autocast_dtype(cfg.train.precision, next(model.parameters()).device),
+    )
+    return plain.cpu(), tta.cpu()
 
 
 def measure(
@@ -278,23 +265,8 @@ def plot_histories(distilled: FitReport, plain: FitReport, path: Path) -> Path:
 def save_student(
     model: MobileNetV2, data: ImageData, metrics: dict[str, float], folder: Path
 ) -> Path:
-    card = ModelCard(
-        name="s3.distill",
-        task="classification",
-        target="label",
-        input_schema={
-            "image": {
-                "type": "image",
-                "dtype": "uint8",
-                "shape": [data.channels, data.image_size, data.image_size],
-                "mean": list(data.mean),
-                "std": list(data.std),
-            }
-        },
-        metrics=metrics,
-        classes=list(data.classes),
-    )
     architecture = {"class": "ai_roadmap.deep.mobilenetv2.MobileNetV2", **vars(model.cfg)}
+    card = image_model_card("s3.distill", data, metrics)
     return save_torch_model(model, folder, card, architecture)
 
 
@@ -370,23 +342,7 @@ def run(cfg: Any) -> Result:
 
 def main(argv: list[str] | None = None) -> int:
     """``torchrun … -m ai_roadmap.deep.distill_run --scale S --out DIR [overrides]``."""
-    from ai_roadmap.config import compose
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="quick")
-    parser.add_argument("--out", type=Path, default=Path("runs/s3.distill"))
-    parser.add_argument("overrides", nargs="*")
-    args = parser.parse_args(argv)
-    cfg = compose("s3.distill", args.scale, args.overrides)
-    cfg.output_dir = str(args.out)
-    result = run(cfg)
-    if not torch.distributed.is_initialized() or torch.distributed.get_rank() == 0:
-        print(
-            json.dumps({"dataset": result.dataset, **result.metrics}, indent=2, ensure_ascii=False)
-        )
-    if torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
-    return 0
+    return torchrun_main("s3.distill", run, argv)
 
 
 if __name__ == "__main__":

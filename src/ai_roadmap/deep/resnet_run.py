@@ -20,7 +20,6 @@ Scale out over N processes (GPUs or CPU sockets) without code changes::
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -31,13 +30,14 @@ from ai_roadmap.deep.images import ImageData, load_image_data
 from ai_roadmap.deep.resnet import ResNet, ResNetConfig, count_parameters
 from ai_roadmap.deep.train import (
     FitReport,
-    TrainOptions,
     autocast_dtype,
     evaluate,
     fit,
+    image_model_card,
+    options_from_config,
     save_torch_model,
+    torchrun_main,
 )
-from ai_roadmap.models import ModelCard
 from ai_roadmap.result import Result
 
 NOT_MEASURED = (
@@ -56,13 +56,6 @@ def build_model(cfg: Any, data: ImageData) -> ResNet:
         base_width=int(cfg.model.base_width),
     )
     return ResNet(arch)
-
-
-def train_options(cfg: Any, data: ImageData) -> TrainOptions:
-    """The ``train`` block as :class:`TrainOptions`; crop padding depends on the dataset."""
-    padding = cfg.data.crop_padding["fashion_mnist" if data.proxy else "cifar10"]
-    knobs = {key: value for key, value in cfg.train.items()}
-    return TrainOptions(**knobs, crop_padding=int(padding), seed=int(cfg.seed))
 
 
 def plot_history(history: list[dict[str, float]], path: Path) -> Path:
@@ -86,23 +79,8 @@ def plot_history(history: list[dict[str, float]], path: Path) -> Path:
 
 def save_model(model: ResNet, data: ImageData, metrics: dict[str, float], folder: Path) -> Path:
     """The state_dict with its card (sha256, input shape, normalisation) and architecture."""
-    card = ModelCard(
-        name="s3.resnet18",
-        task="classification",
-        target="label",
-        input_schema={
-            "image": {
-                "type": "image",
-                "dtype": "uint8",
-                "shape": [data.channels, data.image_size, data.image_size],
-                "mean": list(data.mean),
-                "std": list(data.std),
-            }
-        },
-        metrics=metrics,
-        classes=list(data.classes),
-    )
     architecture = {"class": "ai_roadmap.deep.resnet.ResNet", **vars(model.cfg)}
+    card = image_model_card("s3.resnet18", data, metrics)
     return save_torch_model(model, folder, card, architecture)
 
 
@@ -138,7 +116,7 @@ def run(cfg: Any) -> Result:
         cfg.data.source, cfg.data.n_train, cfg.data.n_test, seed=int(cfg.data.subset_seed)
     )
     model = build_model(cfg, data)
-    options = train_options(cfg, data)
+    options = options_from_config(cfg, data)
     checkpoints = Path(cfg.checkpoint_dir).expanduser() if cfg.checkpoint_dir else out / "ckpt"
     report = fit(model, data, options, checkpoint_dir=checkpoints)
     metrics = measure(report, data, cfg)
@@ -172,23 +150,7 @@ def run(cfg: Any) -> Result:
 
 def main(argv: list[str] | None = None) -> int:
     """``torchrun … -m ai_roadmap.deep.resnet_run --scale S --out DIR [overrides]``."""
-    from ai_roadmap.config import compose
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="quick")
-    parser.add_argument("--out", type=Path, default=Path("runs/s3.resnet18"))
-    parser.add_argument("overrides", nargs="*")
-    args = parser.parse_args(argv)
-    cfg = compose("s3.resnet18", args.scale, args.overrides)
-    cfg.output_dir = str(args.out)
-    result = run(cfg)
-    if not torch.distributed.is_initialized() or torch.distributed.get_rank() == 0:
-        print(
-            json.dumps({"dataset": result.dataset, **result.metrics}, indent=2, ensure_ascii=False)
-        )
-    if torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
-    return 0
+    return torchrun_main("s3.resnet18", run, argv)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,13 @@ class TrainOptions:
             raise ValueError(f"precision ∈ {PRECISIONS}, compile ∈ {COMPILE_MODES}")
 
 
+def options_from_config(cfg: Any, data: ImageData) -> TrainOptions:
+    """A run's ``train`` block as :class:`TrainOptions`; crop padding depends on the dataset."""
+    padding = cfg.data.crop_padding["fashion_mnist" if data.proxy else "cifar10"]
+    knobs = {key: value for key, value in cfg.train.items()}
+    return TrainOptions(**knobs, crop_padding=int(padding), seed=int(cfg.seed))
+
+
 # ── hardware and process group ───────────────────────────────────────────────────────
 
 
@@ -425,6 +432,41 @@ def input_format(model: nn.Module) -> torch.memory_format:
 
 
 @torch.no_grad()
+def predict(
+    model: nn.Module,
+    images: torch.Tensor,
+    *,
+    normalise: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    tta: bool = True,
+    batch_size: int = 500,
+    dtype: torch.dtype | None = None,
+    rows: range | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(row indices, argmax_k z_k(x), argmax_k [z_k(x) + z_k(flip(x))]) in eval mode.
+
+    ``images`` are uint8 with ``normalise`` given, else already-normalised floats;
+    ``rows`` are the batch starts to score (default: all of them). Without ``tta``
+    the third tensor equals the second. The model's train/eval mode is restored.
+    """
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    layout = input_format(model)
+    index, plain, flipped_too = [], [], []
+    for start in rows if rows is not None else range(0, len(images), batch_size):
+        x = images[start : start + batch_size].to(device)
+        x = (normalise(x) if normalise else x.float()).contiguous(memory_format=layout)
+        with torch.autocast(device.type, dtype, enabled=dtype is not None):
+            logits = model(x).float()
+            flipped = model(x.flip(-1)).float() if tta else logits
+        index.append(torch.arange(start, start + len(x), device=device))
+        plain.append(logits.argmax(1))
+        flipped_too.append((logits + flipped).argmax(1))
+    model.train(was_training)
+    empty = torch.zeros(0, dtype=torch.long, device=device)
+    return tuple(torch.cat(t) if t else empty for t in (index, plain, flipped_too))  # type: ignore[return-value]
+
+
 def evaluate(
     model: nn.Module,
     images: torch.Tensor,
@@ -440,25 +482,16 @@ def evaluate(
     ``images`` are uint8 with ``normalise`` given, else already-normalised floats.
     Under DDP each rank scores its 1/N of the images and the counts are summed.
     """
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    layout = input_format(model)
     world, rank = (dist.get_world_size(), dist.get_rank()) if dist.is_initialized() else (1, 0)
-    counts = torch.zeros(3, dtype=torch.float64, device=device)  # correct, correct_tta, n
-    for start in range(rank * batch_size, len(images), world * batch_size):
-        x = images[start : start + batch_size].to(device)
-        x = (normalise(x) if normalise else x.float()).contiguous(memory_format=layout)
-        y = labels[start : start + batch_size].to(device)
-        with torch.autocast(device.type, dtype, enabled=dtype is not None):
-            logits = model(x).float()
-            flipped = model(x.flip(-1)).float() if tta else logits
-        counts[0] += (logits.argmax(1) == y).sum()
-        counts[1] += ((logits + flipped).argmax(1) == y).sum()
-        counts[2] += len(y)
+    mine = range(rank * batch_size, len(images), world * batch_size)
+    rows, pred, pred_tta = predict(
+        model, images, normalise=normalise, tta=tta, batch_size=batch_size, dtype=dtype, rows=mine
+    )
+    y = labels.to(rows.device)[rows]
+    counts = torch.stack([(pred == y).sum(), (pred_tta == y).sum(), torch.tensor(len(y))])
+    counts = counts.double()
     if world > 1:
         dist.all_reduce(counts)
-    model.train(was_training)
     result = {"accuracy": float(counts[0] / counts[2])}
     if tta:
         result["accuracy_tta"] = float(counts[1] / counts[2])
@@ -483,6 +516,47 @@ def save_torch_model(
     (folder / ARCHITECTURE_FILE).write_text(json.dumps(architecture, indent=2))
     (folder / CARD_FILE).write_text(json.dumps(asdict(card), indent=2, default=str))
     return folder
+
+
+def image_model_card(name: str, data: ImageData, metrics: dict[str, float]) -> ModelCard:
+    """The card of an image classifier: input shape, the normalisation it expects, classes."""
+    image = {
+        "type": "image",
+        "dtype": "uint8",
+        "shape": [data.channels, data.image_size, data.image_size],
+        "mean": list(data.mean),
+        "std": list(data.std),
+    }
+    return ModelCard(
+        name=name,
+        task="classification",
+        target="label",
+        input_schema={"image": image},
+        metrics=metrics,
+        classes=list(data.classes),
+    )
+
+
+def torchrun_main(item_id: str, run: Callable[[Any], Any], argv: list[str] | None = None) -> int:
+    """``torchrun … -m <module> --scale S --out DIR [overrides]``: rank 0 prints the figures."""
+    import argparse
+
+    from ai_roadmap.config import compose
+
+    parser = argparse.ArgumentParser(description=f"{item_id} under torchrun (or alone)")
+    parser.add_argument("--scale", default="quick")
+    parser.add_argument("--out", type=Path, default=Path("runs") / item_id)
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_args(argv)
+    cfg = compose(item_id, args.scale, args.overrides)
+    cfg.output_dir = str(args.out)
+    result = run(cfg)
+    if not dist.is_initialized() or dist.get_rank() == 0:
+        figures = {"dataset": result.dataset, **result.metrics}
+        print(json.dumps(figures, indent=2, ensure_ascii=False))
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    return 0
 
 
 def load_torch_state(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], ModelCard]:
