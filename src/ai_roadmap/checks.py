@@ -1,4 +1,10 @@
-"""``roadmap check``: run a milestone's reference checks on a learner's own implementation.
+"""Checks: measured errors against tolerances, and ``roadmap check`` on a learner's own code.
+
+Two kinds of check share this module. A :class:`CheckRecord` is one reference
+check a milestone ran on our own code (an error, its tolerance, passed or not);
+milestones judged by ``checks_failed`` collect them with :func:`record`, then
+:func:`summarise` and :func:`write_table`. ``roadmap check`` runs the same kind
+of comparison on the learner's implementation:
 
 A milestone that supports checking declares, in its module:
 
@@ -16,6 +22,7 @@ never takes the tool down. Our own implementation must pass the same checks
 
 from __future__ import annotations
 
+import csv
 import importlib
 import importlib.util
 import multiprocessing as mp
@@ -27,6 +34,61 @@ from pathlib import Path
 from typing import Any
 
 from ai_roadmap.errors import UsageError
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """One theory check: the measured error against its tolerance."""
+
+    name: str
+    error: float
+    tolerance: float
+    passed: bool
+    detail: str = ""
+    seconds: float = 0.0
+
+
+def record(name: str, error: float, tolerance: float, detail: str = "") -> CheckRecord:
+    """passed = error ≤ tolerance; a NaN error never passes."""
+    error = float(error)
+    return CheckRecord(name, error, tolerance, bool(error <= tolerance), detail)
+
+
+def summarise(records: list[CheckRecord]) -> tuple[dict[str, float], list[str]]:
+    """Metrics (``checks_failed`` — the target —, ``checks_passed``, ``err_<check>``) and
+    one pass/FAIL note per check with its error and tolerance."""
+    failed = [r for r in records if not r.passed]
+    metrics = {
+        "checks_failed": float(len(failed)),
+        "checks_passed": float(len(records) - len(failed)),
+    }
+    metrics.update({f"err_{r.name}": r.error for r in records})
+    notes = [
+        f"{'pass' if r.passed else 'FAIL'} {r.name}: error {r.error:.3g}"
+        f" {'<=' if r.passed else '>'} tolerance {r.tolerance:.3g}"
+        + (f" ({r.detail})" if r.detail else "")
+        for r in records
+    ]
+    return metrics, notes
+
+
+def write_table(records: list[CheckRecord], path: Path) -> Path:
+    """One CSV row per check: name, error, tolerance, passed, seconds, detail."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["check", "error", "tolerance", "passed", "seconds", "detail"])
+        for r in records:
+            writer.writerow(
+                [
+                    r.name,
+                    f"{r.error:.3e}",
+                    f"{r.tolerance:.3e}",
+                    r.passed,
+                    f"{r.seconds:.3f}",
+                    r.detail,
+                ]
+            )
+    return path
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ import torch.nn.functional as F
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from ai_roadmap.checks import CheckRecord
 from ai_roadmap.deep import cnn
 from ai_roadmap.deep import conv_arith as ca
 from ai_roadmap.deep import conv_numpy as cn
-from ai_roadmap.foundations.theory import CheckRecord
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors: threads only sync
 

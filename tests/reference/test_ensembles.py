@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ai_roadmap.checks import CheckRecord
 from ai_roadmap.classic import ensembles as ens
-from ai_roadmap.foundations.theory import CheckRecord
 
 
 def rng(seed: int = 0) -> np.random.Generator:

@@ -11,8 +11,8 @@ import math
 import numpy as np
 import pytest
 
+from ai_roadmap.checks import CheckRecord
 from ai_roadmap.classic import kernels as ker
-from ai_roadmap.foundations.theory import CheckRecord
 
 
 def rng(seed: int = 0) -> np.random.Generator:

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
+from ai_roadmap.checks import CheckRecord
 from ai_roadmap.deep import optim_run as run
 from ai_roadmap.deep.optim import LARS, AdamW, Lookahead, Momentum
-from ai_roadmap.foundations.theory import CheckRecord
 
 TORCH_HYPER: dict[str, dict[str, Any]] = {
     "sgd_torch": {"lr": 0.05, "weight_decay": 1e-3},

@@ -11,6 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from ai_roadmap.checks import CheckRecord, record
 from ai_roadmap.foundations import theory as th
 from ai_roadmap.foundations import theory_linalg as la
 from ai_roadmap.foundations import theory_optimisation as opt
@@ -21,7 +22,7 @@ def rng(seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def assert_detected(rec: th.CheckRecord) -> None:
+def assert_detected(rec: CheckRecord) -> None:
     assert not rec.passed, rec
     assert rec.error > rec.tolerance, rec
 
@@ -30,9 +31,9 @@ def assert_detected(rec: th.CheckRecord) -> None:
 
 
 def test_record_passes_on_error_at_most_tolerance_and_never_on_nan() -> None:
-    assert th.record("x", 1e-7, 1e-6).passed
-    assert not th.record("x", 2e-6, 1e-6).passed
-    assert not th.record("x", math.nan, 1e-6).passed
+    assert record("x", 1e-7, 1e-6).passed
+    assert not record("x", 2e-6, 1e-6).passed
+    assert not record("x", math.nan, 1e-6).passed
 
 
 # ---------------------------------------------------------------- 1. matrix calculus

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ai_roadmap.checks import CheckRecord
 from ai_roadmap.classic import bias_variance as bv
-from ai_roadmap.foundations.theory import CheckRecord
 
 
 def assert_detected(rec: CheckRecord) -> None:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ai_roadmap.foundations.theory import CheckRecord, record
+from ai_roadmap.checks import CheckRecord, record
 
 
 def target_function(x: np.ndarray) -> np.ndarray:

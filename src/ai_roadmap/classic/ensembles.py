@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ai_roadmap.foundations.theory import CheckRecord, record
+from ai_roadmap.checks import CheckRecord, record
 
 
 @dataclass(frozen=True)

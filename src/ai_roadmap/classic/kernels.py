@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ai_roadmap.foundations.theory import CheckRecord, record
+from ai_roadmap.checks import CheckRecord, record
 
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int, coef0: float) -> np.ndarray:

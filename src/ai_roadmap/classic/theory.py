@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 
+from ai_roadmap.checks import CheckRecord, summarise, write_table
 from ai_roadmap.classic import bias_variance as bv
 from ai_roadmap.classic import ensembles as ens
 from ai_roadmap.classic import kernels as ker
 from ai_roadmap.classic import regularisation as reg
-from ai_roadmap.foundations.theory import CheckRecord, summarise, write_table
 from ai_roadmap.result import Result
 
 CHECK_NAMES = (

@@ -53,7 +53,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ai_roadmap.foundations.theory import CheckRecord, record
+from ai_roadmap.checks import CheckRecord, record
 
 
 def channel_axes(x: np.ndarray) -> tuple[int, ...]:

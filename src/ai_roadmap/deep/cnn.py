@@ -33,10 +33,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ai_roadmap.checks import CheckRecord, record, summarise, write_table
 from ai_roadmap.deep import conv_arith as ca
 from ai_roadmap.deep import conv_numpy as cn
 from ai_roadmap.deep.threads import torch_threads
-from ai_roadmap.foundations.theory import CheckRecord, record, summarise, write_table
 from ai_roadmap.result import Result
 
 # ---------------------------------------------------------------- output sizes

@@ -47,10 +47,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ai_roadmap.checks import CheckRecord, record, summarise, write_table
 from ai_roadmap.deep import batchnorm as bnm
 from ai_roadmap.deep import residual as res
 from ai_roadmap.deep.threads import torch_threads
-from ai_roadmap.foundations.theory import CheckRecord, record, summarise, write_table
 from ai_roadmap.result import Result
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "gelu")

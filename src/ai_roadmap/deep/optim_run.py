@@ -35,9 +35,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from ai_roadmap.checks import CheckRecord, record, summarise, write_table
 from ai_roadmap.deep.optim import LARS, AdamW, Lookahead, Momentum
 from ai_roadmap.deep.threads import torch_threads
-from ai_roadmap.foundations.theory import CheckRecord, record, summarise, write_table
 from ai_roadmap.result import Result
 
 OptimiserFactory = Callable[..., torch.optim.Optimizer]

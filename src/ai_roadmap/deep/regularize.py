@@ -54,7 +54,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ai_roadmap.foundations.theory import CheckRecord, record
+from ai_roadmap.checks import CheckRecord, record
 
 # ---------------------------------------------------------------- dropout
 

@@ -34,9 +34,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ai_roadmap.checks import CheckRecord, summarise, write_table
 from ai_roadmap.deep import regularize as reg
 from ai_roadmap.deep.threads import torch_threads
-from ai_roadmap.foundations.theory import CheckRecord, summarise, write_table
 from ai_roadmap.result import Result
 
 # ---------------------------------------------------------------- the over-fitting experiment

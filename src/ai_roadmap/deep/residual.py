@@ -46,8 +46,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ai_roadmap.checks import CheckRecord, record
 from ai_roadmap.deep.batchnorm import BatchNorm, max_relative_gap
-from ai_roadmap.foundations.theory import CheckRecord, record
 
 
 @dataclass

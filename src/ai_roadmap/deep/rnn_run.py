@@ -33,10 +33,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ai_roadmap.checks import CheckRecord, record, summarise, write_table
 from ai_roadmap.deep import rnn
 from ai_roadmap.deep import seq2seq as s2s
 from ai_roadmap.deep.threads import torch_threads
-from ai_roadmap.foundations.theory import CheckRecord, record, summarise, write_table
 from ai_roadmap.result import Result
 
 F64 = torch.float64

@@ -21,39 +21,19 @@ and problem sizes); every random draw comes from ``cfg.seed``.
 
 from __future__ import annotations
 
-import csv
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ai_roadmap.checks import CheckRecord, record, summarise, write_table
 from ai_roadmap.foundations import theory_linalg as la
 from ai_roadmap.foundations import theory_optimisation as opt
 from ai_roadmap.foundations import theory_probability as prob
 from ai_roadmap.result import Result
-
-
-@dataclass(frozen=True)
-class CheckRecord:
-    """One theory check: the measured error against its tolerance."""
-
-    name: str
-    error: float
-    tolerance: float
-    passed: bool
-    detail: str = ""
-    seconds: float = 0.0
-
-
-def record(name: str, error: float, tolerance: float, detail: str = "") -> CheckRecord:
-    """passed = error ≤ tolerance; a NaN error never passes."""
-    error = float(error)
-    return CheckRecord(name, error, tolerance, bool(error <= tolerance), detail)
-
 
 # ---------------------------------------------------------------- 1. matrix calculus
 
@@ -310,25 +290,6 @@ def run_checks(cfg: Any) -> tuple[list[CheckRecord], opt.QuadraticProblem]:
     return records, problem
 
 
-def write_table(records: list[CheckRecord], path: Path) -> Path:
-    """One CSV row per check: name, error, tolerance, passed, seconds, detail."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["check", "error", "tolerance", "passed", "seconds", "detail"])
-        for r in records:
-            writer.writerow(
-                [
-                    r.name,
-                    f"{r.error:.3e}",
-                    f"{r.tolerance:.3e}",
-                    r.passed,
-                    f"{r.seconds:.3f}",
-                    r.detail,
-                ]
-            )
-    return path
-
-
 def plot_gd(problem: opt.QuadraticProblem, steps: int, diverge_scale: float, path: Path) -> Path:
     """||x_k − x*|| / ||x_0 − x*|| for step 1/L against (1 − μ/L)^k, and the step > 2/L run."""
     import matplotlib
@@ -355,24 +316,6 @@ def plot_gd(problem: opt.QuadraticProblem, steps: int, diverge_scale: float, pat
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
-
-
-def summarise(records: list[CheckRecord]) -> tuple[dict[str, float], list[str]]:
-    """Metrics (``checks_failed`` — the target —, ``checks_passed``, ``err_<check>``) and
-    one pass/FAIL note per check with its error and tolerance."""
-    failed = [r for r in records if not r.passed]
-    metrics = {
-        "checks_failed": float(len(failed)),
-        "checks_passed": float(len(records) - len(failed)),
-    }
-    metrics.update({f"err_{r.name}": r.error for r in records})
-    notes = [
-        f"{'pass' if r.passed else 'FAIL'} {r.name}: error {r.error:.3g}"
-        f" {'<=' if r.passed else '>'} tolerance {r.tolerance:.3g}"
-        + (f" ({r.detail})" if r.detail else "")
-        for r in records
-    ]
-    return metrics, notes
 
 
 def run(cfg: Any) -> Result:
