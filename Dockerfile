@@ -21,13 +21,13 @@ RUN python -m venv /venv \
  && python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['serve']))" > /tmp/serve.txt \
  && /venv/bin/pip install --no-cache-dir --no-compile -r /tmp/serve.txt \
  && /venv/bin/pip install --no-cache-dir --no-compile --no-deps /src \
- && /venv/bin/python -c "from ai_roadmap.serving.milestone import prune_venv; prune_venv('/venv')"
+ && /venv/bin/python -c "from ai_roadmap.milestones.s2.serve import prune_venv; prune_venv('/venv')"
 # exported by `roadmap serve --export-only` (model.joblib, model_card.json, VERSION per model)
 COPY build/models/ /models/
 ARG MODELS=titanic,churn,house
 # fail the build, not the first request, when a model needs a module the venv lacks
 RUN chmod -R a=rX /models \
- && ROADMAP_SERVE_MODEL_DIR=/models ROADMAP_SERVE_MODELS=${MODELS} /venv/bin/python -c "from ai_roadmap.models import load_model; from ai_roadmap.settings import get_settings; s = get_settings(); [load_model(s.model_dir / n) for n in s.served]"
+ && ROADMAP_SERVE_MODEL_DIR=/models ROADMAP_SERVE_MODELS=${MODELS} /venv/bin/python -c "from ai_roadmap.artifacts import load_model; from ai_roadmap.settings import get_settings; s = get_settings(); [load_model(s.model_dir / n) for n in s.served]"
 
 # ── runtime: the venv and the models, run as an unprivileged user ────────────────────────────
 FROM ${PYTHON_IMAGE}

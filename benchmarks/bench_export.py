@@ -9,7 +9,7 @@ statistics drawn away from (0, 1) so that folding them is exercised; latency doe
 depend on the weights. The batch is 16 N(0, 1) images; no dataset is needed.
 
 Each runtime: batch 1, one thread, median of 50 calls after 5 warm-up calls, the
-exported file loaded in a fresh process (see ``ai_roadmap.deep.export``). ``max_abs_diff``
+exported file loaded in a fresh process (see ``ai_roadmap.deploy.export``). ``max_abs_diff``
 is max |Δ logit| against eager on the 16 images.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ai_roadmap.deep.export import export_all
+from ai_roadmap.deploy.export import export_all
 
 # (expansion t, output channels c, repeats n, first stride s); CIFAR: s = 1 for the 24-channel stage
 BLOCKS = ((1, 16, 1, 1), (6, 24, 2, 1), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1))

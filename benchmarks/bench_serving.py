@@ -20,8 +20,8 @@ from typing import Any
 
 from ai_roadmap.config import compose
 from ai_roadmap.errors import RoadmapError
+from ai_roadmap.milestones.s2.serve import load_test
 from ai_roadmap.serving.export import export_champions
-from ai_roadmap.serving.milestone import load_test
 from ai_roadmap.settings import Settings, get_settings
 
 COLUMNS = ("scenario", "workers", "batch_size", "connections", "keep_alive", "rps")

@@ -59,7 +59,7 @@ def empty_data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 @pytest.fixture(scope="module")
 def one_torch_thread() -> Iterator[None]:
     """One torch thread for a module of tiny models: more only pay for synchronisation."""
-    from ai_roadmap.deep.threads import torch_threads
+    from ai_roadmap.training.threads import torch_threads
 
     with torch_threads(1):
         yield

@@ -30,7 +30,7 @@ def with_model(cfg):  # type: ignore[no-untyped-def]
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
 
-    from ai_roadmap.models import ModelCard, infer_input_schema, save_model
+    from ai_roadmap.artifacts import ModelCard, infer_input_schema, save_model
 
     frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "colour": ["a", "b", "a", "b"]})
     model = LogisticRegression().fit(frame[["x"]], [0, 0, 1, 1])

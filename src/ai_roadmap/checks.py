@@ -17,7 +17,7 @@ A milestone that supports checking declares, in its module:
 Each check runs in its own child process with a time limit, so a learner's code
 that raises, hangs or crashes fails that one check with a clear message and
 never takes the tool down. Our own implementation must pass the same checks
-(see ``tests/reference``).
+(the tests marked ``reference``).
 """
 
 from __future__ import annotations

@@ -421,7 +421,7 @@ def poem(
     """Write a classical Chinese poem with the trained s3.poetry LSTM; the form is enforced."""
     from pathlib import Path
 
-    from ai_roadmap.deep.poetry.poem import PoemRequest, couplets, write
+    from ai_roadmap.nlp.poetry.poem import PoemRequest, couplets, write
 
     request = PoemRequest(form, head, first_line, temperature, top_k, top_p, beam, seed, no_repeat)
     lines, about = write(request, _settings(), Path(model) if model else None)

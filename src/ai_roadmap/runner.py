@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ai_roadmap.artifacts import CARD_FILE
 from ai_roadmap.catalog import Item, Target, load_catalog
 from ai_roadmap.config import compose
 from ai_roadmap.errors import UsageError
-from ai_roadmap.models import CARD_FILE
 from ai_roadmap.result import Result
 from ai_roadmap.settings import Settings, get_settings
 

@@ -9,10 +9,10 @@ import torch
 from typer.testing import CliRunner
 
 from ai_roadmap.cli import app
-from ai_roadmap.deep.poetry.corpus import Poem
-from ai_roadmap.deep.poetry.model import LSTMConfig, PoetryLSTM
-from ai_roadmap.deep.poetry.store import MILESTONE, NOT_TRAINED, save
-from ai_roadmap.deep.poetry.vocab import Vocab
+from ai_roadmap.nlp.poetry.corpus import Poem
+from ai_roadmap.nlp.poetry.model import LSTMConfig, PoetryLSTM
+from ai_roadmap.nlp.poetry.store import MILESTONE, NOT_TRAINED, save
+from ai_roadmap.nlp.poetry.vocab import Vocab
 from ai_roadmap.settings import get_settings
 
 runner = CliRunner()

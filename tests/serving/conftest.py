@@ -20,7 +20,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from ai_roadmap.models import ModelCard, infer_input_schema, save_model
+from ai_roadmap.artifacts import ModelCard, infer_input_schema, save_model
 from ai_roadmap.serving.app import create_app
 from ai_roadmap.settings import Settings
 

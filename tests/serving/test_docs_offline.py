@@ -4,7 +4,7 @@ The HTML must reference only the app's own ``/static/...`` files; then a real
 uvicorn server is opened in headless Chromium (Playwright) with every request
 that leaves the server aborted and recorded, the page must render its title and
 the titanic operation, and nothing may have tried to leave. Screenshots go to
-``tests/artifacts/``.
+``tests/output/``.
 
 Needs Chromium: ``apt-get install -y chromium`` (never ``playwright install``).
 """
@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from ai_roadmap.serving.app import create_app
 from ai_roadmap.settings import Settings
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "output"
 TITLE = "ai-roadmap prediction service"
 CHROMIUM_ARGS = [
     "--headless",

@@ -67,7 +67,7 @@ class Item:
     theory: tuple[str, ...] = ()
     resources: tuple[str, ...] = ()
     datasets: tuple[str, ...] = ()
-    module: str | None = None
+    module: str | None = None  # set from the id when ai_roadmap/milestones/ holds it
     hardware: str = "2-core CPU"
     timings: dict[str, str] = field(default_factory=dict)
 
@@ -119,6 +119,19 @@ class Catalog:
         return [i for i in self.items if i.stage == number]
 
 
+MILESTONES = "ai_roadmap.milestones"
+
+
+def milestone_module(item_id: str) -> str | None:
+    """``s3.resnet18`` → ``ai_roadmap.milestones.s3.resnet18`` when that module exists, else None.
+
+    Read from the package's files, so nothing is imported.
+    """
+    stage, _, name = item_id.partition(".")
+    path = resources.files("ai_roadmap").joinpath("milestones", stage, f"{name}.py")
+    return f"{MILESTONES}.{item_id}" if path.is_file() else None
+
+
 def _target(raw: dict[str, Any] | None) -> Target | None:
     if not raw:
         return None
@@ -144,7 +157,7 @@ def _item(raw: dict[str, Any]) -> Item:
         theory=tuple(raw.get("theory") or ()),
         resources=tuple(raw.get("resources") or ()),
         datasets=tuple(raw.get("datasets") or ()),
-        module=raw.get("module"),
+        module=milestone_module(raw["id"]) if raw["kind"] == "milestone" else None,
         hardware=raw.get("hardware", "2-core CPU"),
         timings={str(k): str(v) for k, v in (raw.get("timings") or {}).items()},
     )

@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
+from ai_roadmap.artifacts import ModelCard, infer_input_schema, save_model
 from ai_roadmap.classic.churn_features import (
     LABEL,
     ChurnFeatures,
@@ -65,7 +66,6 @@ from ai_roadmap.classic.churn_features import (
 )
 from ai_roadmap.classic.tuning import Dimension, quiet_optuna, space_from_config
 from ai_roadmap.datasets.churn import load_telco
-from ai_roadmap.models import ModelCard, infer_input_schema, save_model
 from ai_roadmap.result import Result
 
 if TYPE_CHECKING:

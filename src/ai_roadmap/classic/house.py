@@ -42,6 +42,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, RobustScaler
 from sklearn.svm import SVR
 
+from ai_roadmap.artifacts import ModelCard, infer_input_schema, save_model
 from ai_roadmap.classic.house_features import (
     ClipToFitRange,
     DropTrainingOutliers,
@@ -49,7 +50,6 @@ from ai_roadmap.classic.house_features import (
     SkewedLog1p,
 )
 from ai_roadmap.datasets.house import load_house_prices
-from ai_roadmap.models import ModelCard, infer_input_schema, save_model
 from ai_roadmap.result import Result
 
 DATASET = "kaggle house prices (train 1 460 / test 1 459)"

@@ -2,7 +2,7 @@
 
 Every function mirrors one of ``sklearn.metrics`` (same name, same positional
 arguments, same conventions on ties, clipping and zero division) and is compared
-with it to 1e-12 in ``tests/reference/test_metrics.py`` and by ``run(cfg)``.
+with it to 1e-12 in ``tests/classic/test_metrics.py`` and by ``run(cfg)``.
 
 * Ranking (binary y_true, real scores): ``roc_auc_score`` (Mann–Whitney with
   mid-ranks), ``roc_curve`` and its trapezoid ``roc_auc_trapezoid``,

@@ -43,7 +43,7 @@ from ai_roadmap.datasets.titanic import load_titanic
 if TYPE_CHECKING:  # the service unpickles this module's transformer: keep its imports light
     from omegaconf import DictConfig
     from rich.progress import Progress
-from ai_roadmap.models import ModelCard, infer_input_schema, save_model
+from ai_roadmap.artifacts import ModelCard, infer_input_schema, save_model
 from ai_roadmap.result import Result
 
 DATASET = "titanic (kaggle train 891; test 418 labelled via titanic3)"

@@ -24,7 +24,7 @@ each kept coordinate has unit variance; ``inverse_transform`` multiplies it back
 Two solvers of the same problem: ``"svd"`` (above, numerically the better one)
 and ``"eigh"``, the eigendecomposition of C with ``np.linalg.eigh``. Forming C
 squares the condition number, so the eigh path loses accuracy on directions with
-tiny variance; on the leading ones the two agree to ~1e-14 (tests/reference).
+tiny variance; on the leading ones the two agree to ~1e-14 (tests/foundations/test_pca.py).
 
 Sign convention: an eigenvector is defined up to ±1, so each component is
 flipped to make its largest-|value| entry positive — the rule of scikit-learn's

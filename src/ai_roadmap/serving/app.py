@@ -23,8 +23,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from ai_roadmap.artifacts import ModelCard, load_model, read_card
 from ai_roadmap.errors import RoadmapError
-from ai_roadmap.models import ModelCard, load_model, read_card
 from ai_roadmap.serving import SERVED_MODELS
 from ai_roadmap.serving.docs import add_offline_docs
 from ai_roadmap.serving.observability import ObservabilityMiddleware, exposition, metrics

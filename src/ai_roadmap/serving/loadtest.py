@@ -401,7 +401,7 @@ def probe_models(url: str, settings: Settings) -> dict[str, dict[str, Any]]:
 
     Run before the load: a wrong body would otherwise show up as 100 % errors.
     """
-    from ai_roadmap.models import read_card
+    from ai_roadmap.artifacts import read_card
 
     answers = {}
     for name in settings.served:
@@ -427,7 +427,7 @@ def run_load_test(
 
     ``connections`` is wrk's ``-c`` unless a scenario sets its own.
     """
-    from ai_roadmap.models import read_card
+    from ai_roadmap.artifacts import read_card
 
     wrk_binary()
     run = LoadTestRun([], {}, {})

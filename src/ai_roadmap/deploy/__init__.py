@@ -1,0 +1,1 @@
+"""Model export (TorchScript lite, ExecuTorch, ONNX) and verification in a fresh process."""

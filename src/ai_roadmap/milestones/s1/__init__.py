@@ -1,0 +1,1 @@
+"""Stage 1 — maths from scratch: PCA, logistic regression + SGD, theory checks, write-ups."""

@@ -1,0 +1,2 @@
+"""Stage 3 — deep-learning core: autodiff, layers, optimisers, CNNs, RNNs, ResNet-18,
+poetry, distillation."""

@@ -1,0 +1,1 @@
+"""Natural-language models: the Tang-poem corpus, tokens, language models, BLEU."""

@@ -1,0 +1,1 @@
+"""Vision models and methods: ResNet, MobileNetV2, knowledge distillation."""
