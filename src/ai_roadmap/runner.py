@@ -98,6 +98,9 @@ def runnable(item_id: str) -> Item:
         )
     if not item.built:
         raise UsageError(f"{item_id} is not built yet; `roadmap show {item_id}` describes it")
+    from ai_roadmap.extras import require
+
+    require(item.extra, item_id)
     return item
 
 

@@ -69,6 +69,7 @@ class Item:
     datasets: tuple[str, ...] = ()
     module: str | None = None  # set from the id when ai_roadmap/milestones/ holds it
     hardware: str = "2-core CPU"
+    extra: str | None = None  # the optional dependency group it needs, e.g. "deep"
     timings: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -159,6 +160,7 @@ def _item(raw: dict[str, Any]) -> Item:
         datasets=tuple(raw.get("datasets") or ()),
         module=milestone_module(raw["id"]) if raw["kind"] == "milestone" else None,
         hardware=raw.get("hardware", "2-core CPU"),
+        extra=raw.get("extra"),
         timings={str(k): str(v) for k, v in (raw.get("timings") or {}).items()},
     )
 

@@ -52,7 +52,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from ai_roadmap.artifacts import CARD_FILE, ModelCard, library_versions, read_card, sha256_file
+from ai_roadmap.artifacts import ModelCard
 from ai_roadmap.training.images import (
     Augmentation,
     ImageData,
@@ -64,8 +64,6 @@ from ai_roadmap.training.images import (
 
 LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 CHECKPOINT_FILE = "checkpoint.pt"
-WEIGHTS_FILE = "model.pt"
-ARCHITECTURE_FILE = "architecture.json"
 PRECISIONS = ("auto", "bf16", "fp32")
 COMPILE_MODES = ("auto", "on", "off")
 
@@ -498,24 +496,7 @@ def evaluate(
     return result
 
 
-# ── the trained model on disk ────────────────────────────────────────────────────────
-
-
-def save_torch_model(
-    model: nn.Module, folder: Path, card: ModelCard, architecture: dict[str, Any]
-) -> Path:
-    """``model.pt`` (state_dict), ``architecture.json`` and ``model_card.json`` with its sha256."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / (WEIGHTS_FILE + ".tmp")
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    torch.save(state, tmp)
-    card.sha256 = sha256_file(tmp)
-    card.file = WEIGHTS_FILE
-    card.versions = {**library_versions(), "torch": torch.__version__}
-    os.replace(tmp, folder / WEIGHTS_FILE)
-    (folder / ARCHITECTURE_FILE).write_text(json.dumps(architecture, indent=2))
-    (folder / CARD_FILE).write_text(json.dumps(asdict(card), indent=2, default=str))
-    return folder
+# ── the trained model's card ─────────────────────────────────────────────────────────
 
 
 def image_model_card(name: str, data: ImageData, metrics: dict[str, float]) -> ModelCard:
@@ -557,15 +538,3 @@ def torchrun_main(item_id: str, run: Callable[[Any], Any], argv: list[str] | Non
     if dist.is_initialized():
         dist.destroy_process_group()
     return 0
-
-
-def load_torch_state(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], ModelCard]:
-    """(state_dict, architecture, card); refuses weights whose sha256 differs from the card's."""
-    from ai_roadmap.errors import IntegrityError
-
-    card = read_card(folder)
-    path = folder / card.file
-    if sha256_file(path) != card.sha256:
-        raise IntegrityError(f"{path}: sha256 differs from its card's; retrain the model")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    return state, json.loads((folder / ARCHITECTURE_FILE).read_text()), card

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from ai_roadmap.artifacts import ModelCard
+from ai_roadmap.artifacts.torch import save_torch_model
 from ai_roadmap.config import compose
 from ai_roadmap.errors import RoadmapError, UsageError
 from ai_roadmap.runner import NOT_MEASURED, run_milestone
 from ai_roadmap.training.images import PROXY_NAME, load_image_data
-from ai_roadmap.training.loop import save_torch_model
 from ai_roadmap.vision.mobilenetv2 import MobileNetV2, MobileNetV2Config
 from ai_roadmap.vision.resnet import ResNet, ResNetConfig, count_parameters
 
@@ -54,7 +54,7 @@ def test_smoke_run_through_the_runner(roadmap_home: Path) -> None:
     folder, version = tracking.champion_model_dir(get_settings(), "s3.distill", roadmap_home / "dl")
     card = json.loads((folder / "model_card.json").read_text())
     assert version == "1" and card["metrics"]["student_accuracy"] == m["student_accuracy"]
-    assert json.loads((folder / "architecture.json").read_text())["width_mult"] == 0.25
+    assert json.loads((folder / "architecture.json").read_text())["config"]["width_mult"] == 0.25
 
 
 def test_the_registry_teacher_is_reused_and_scores_what_it_reported(
@@ -94,11 +94,10 @@ def test_a_teacher_for_other_images_is_refused(roadmap_home: Path, tmp_path: Pat
     image = {"type": "image", "shape": [3, 32, 32], "mean": [0.5] * 3, "std": [0.25] * 3}
     card = ModelCard("s3.resnet18", "classification", "label", {"image": image})
     card.classes = list(data.classes)
-    folder = save_torch_model(colour, tmp_path / "cifar", card, {"class": "x", **_arch(colour)})
-    assert "not a ResNet" in str(teacher_from_folder(folder, data))
-    (folder / "architecture.json").write_text(
-        json.dumps({"class": "ai_roadmap.vision.resnet.ResNet", **_arch(colour)})
-    )
+    student = MobileNetV2(MobileNetV2Config(1, 10, width_mult=0.25))
+    other = save_torch_model(student, tmp_path / "student", card)
+    assert "MobileNetV2, not a ResNet" in str(teacher_from_folder(other, data))
+    folder = save_torch_model(colour, tmp_path / "cifar", card)
     assert "[3, 32, 32]" in str(teacher_from_folder(folder, data))
     cfg = compose("s3.distill", "smoke", [f"teacher.model_dir={folder}"])
     with pytest.raises(UsageError, match=r"cannot teach this run.*\[3, 32, 32\]"):
@@ -106,10 +105,6 @@ def test_a_teacher_for_other_images_is_refused(roadmap_home: Path, tmp_path: Pat
     missing = compose("s3.distill", "smoke", [f"teacher.model_dir={tmp_path / 'none'}"])
     with pytest.raises(UsageError, match="is not a folder"):
         get_teacher(missing, data, tmp_path / "out")
-
-
-def _arch(model: ResNet) -> dict:
-    return {**vars(model.cfg), "blocks_per_stage": list(model.cfg.blocks_per_stage)}
 
 
 @pytest.mark.parametrize("channels", [1, 3])

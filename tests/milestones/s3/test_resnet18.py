@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ai_roadmap.artifacts import CARD_FILE
+from ai_roadmap.artifacts.torch import load_torch_state
 from ai_roadmap.catalog import Target
 from ai_roadmap.config import compose
 from ai_roadmap.errors import DataMissingError, UsageError
@@ -20,7 +21,7 @@ from ai_roadmap.result import Result
 from ai_roadmap.runner import NOT_MEASURED, judge
 from ai_roadmap.settings import get_settings
 from ai_roadmap.training.images import PROXY_NAME, cifar10_present, load_image_data
-from ai_roadmap.training.loop import evaluate, load_torch_state
+from ai_roadmap.training.loop import evaluate
 from ai_roadmap.vision.resnet import ResNet, ResNetConfig, count_parameters
 
 pytestmark = pytest.mark.data
@@ -59,9 +60,8 @@ def assert_model_folder_reloads(result: Result) -> None:
     state, architecture, card = load_torch_state(folder)
     assert card.input_schema["image"]["shape"] == [1, 28, 28]
     assert card.classes[0] == "T-shirt/top"
-    arch = {k: v for k, v in architecture.items() if k != "class"}
-    arch["blocks_per_stage"] = tuple(arch["blocks_per_stage"])
-    model = ResNet(ResNetConfig(**arch))
+    assert architecture["class"] == "ai_roadmap.vision.resnet.ResNet"
+    model = ResNet(ResNetConfig(**{**architecture["config"], "blocks_per_stage": (2, 2, 2, 2)}))
     model.load_state_dict(state)
     data = load_image_data("fashion-mnist", 512, 500, seed=0)
     scores = evaluate(model, data.test_images, data.test_labels, normalise=data.normalise)

@@ -32,6 +32,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ai_roadmap.artifacts.torch import build, load_torch_state, save_torch_model
 from ai_roadmap.deploy.export import ANDROID_NOTE, export_all, write_model_card
 from ai_roadmap.errors import RoadmapError, UsageError
 from ai_roadmap.result import Result
@@ -41,15 +42,13 @@ from ai_roadmap.training.loop import (
     autocast_dtype,
     fit,
     image_model_card,
-    load_torch_state,
     options_from_config,
     predict,
-    save_torch_model,
     torchrun_main,
 )
 from ai_roadmap.vision.distill import FrozenTeacher, distillation_loss
 from ai_roadmap.vision.mobilenetv2 import MobileNetV2, MobileNetV2Config
-from ai_roadmap.vision.resnet import ResNet, ResNetConfig, count_parameters
+from ai_roadmap.vision.resnet import ResNet, count_parameters
 
 TEACHER_ITEM = "s3.resnet18"
 TEACHER_SOURCES = ("auto", "registry", "train")
@@ -86,9 +85,7 @@ def teacher_from_folder(folder: Path, data: ImageData) -> Teacher | str:
             f"it was trained on {image.get('shape')} images of {len(card.classes)} classes, "
             f"this run has {wanted} images of {data.dataset.split(',')[0]}"
         )
-    arch = {k: v for k, v in architecture.items() if k != "class"}
-    arch["blocks_per_stage"] = tuple(arch["blocks_per_stage"])
-    model = ResNet(ResNetConfig(**arch))
+    model = build(architecture["class"], architecture["config"])
     model.load_state_dict(state)
     return Teacher(model, tuple(image["mean"]), tuple(image["std"]), "")
 
@@ -265,9 +262,8 @@ def plot_histories(distilled: FitReport, plain: FitReport, path: Path) -> Path:
 def save_student(
     model: MobileNetV2, data: ImageData, metrics: dict[str, float], folder: Path
 ) -> Path:
-    architecture = {"class": "ai_roadmap.vision.mobilenetv2.MobileNetV2", **vars(model.cfg)}
     card = image_model_card("s3.distill", data, metrics)
-    return save_torch_model(model, folder, card, architecture)
+    return save_torch_model(model, folder, card)
 
 
 def export_student(

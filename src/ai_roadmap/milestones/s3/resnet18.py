@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from ai_roadmap.artifacts.torch import save_torch_model
 from ai_roadmap.result import Result
 from ai_roadmap.training.images import ImageData, load_image_data
 from ai_roadmap.training.loop import (
@@ -35,7 +36,6 @@ from ai_roadmap.training.loop import (
     fit,
     image_model_card,
     options_from_config,
-    save_torch_model,
     torchrun_main,
 )
 from ai_roadmap.vision.resnet import ResNet, ResNetConfig, count_parameters
@@ -79,9 +79,8 @@ def plot_history(history: list[dict[str, float]], path: Path) -> Path:
 
 def save_model(model: ResNet, data: ImageData, metrics: dict[str, float], folder: Path) -> Path:
     """The state_dict with its card (sha256, input shape, normalisation) and architecture."""
-    architecture = {"class": "ai_roadmap.vision.resnet.ResNet", **vars(model.cfg)}
     card = image_model_card("s3.resnet18", data, metrics)
-    return save_torch_model(model, folder, card, architecture)
+    return save_torch_model(model, folder, card)
 
 
 def measure(report: FitReport, data: ImageData, cfg: Any) -> dict[str, float]:
