@@ -12,17 +12,17 @@ import os
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 from typing import Any
 
 from ai_roadmap.catalog import load_catalog
+from ai_roadmap.settings import Settings
 
 SCALES = ("smoke", "quick")
 
 
 def run() -> list[dict[str, Any]]:
     rows = []
-    data_home = os.environ.get("ROADMAP_DATA_HOME", str(Path("~/.ai-roadmap/data").expanduser()))
+    data_home = str(Settings().data_root)  # where `roadmap data pull` put them
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, ROADMAP_HOME=home, ROADMAP_DATA_HOME=data_home)
         for item in load_catalog().items:

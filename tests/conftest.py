@@ -1,8 +1,8 @@
 """Shared fixtures: an isolated ROADMAP_HOME per test, the pulled data shared.
 
-``make test`` pulls the datasets the tests need once (into ``ROADMAP_DATA_HOME``
-or ``~/.ai-roadmap/data``); tests read them from there and write runs, models
-and the MLflow store into a temporary home.
+``make test`` pulls the datasets the tests need once, wherever the settings put them
+(``ROADMAP_DATA_HOME``, else ``$ROADMAP_HOME/data``, else ``~/.ai-roadmap/data``); tests
+read them from there and write runs, models and the MLflow store into a temporary home.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from ai_roadmap.settings import get_settings
+from ai_roadmap.settings import Settings, get_settings
 
 # CI runs the same examples every time (a failure there is reproducible here);
 # `HYPOTHESIS_PROFILE=explore pytest` searches afresh.
@@ -25,8 +25,8 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 @pytest.fixture(scope="session")
 def data_home() -> Path:
-    env = os.environ.get("ROADMAP_DATA_HOME")
-    return Path(env).expanduser() if env else Path("~/.ai-roadmap/data").expanduser()
+    """The pulled datasets, by the same rule as ``roadmap data pull`` (the settings object)."""
+    return Settings().data_root
 
 
 @pytest.fixture

@@ -295,34 +295,44 @@ def check(
     timeout_scale: float = typer.Option(
         1.0, "--timeout-scale", min=0.01, help="Scale time limits."
     ),
+    explain: bool = typer.Option(False, "--explain", help="Say what your object must provide."),
 ) -> None:
     """Run a milestone's reference checks on your own implementation (same bar as ours)."""
     import importlib
 
-    from ai_roadmap.checks import run_checks
+    from ai_roadmap.checks import explain_adapter, hint_for, run_checks
 
     item = load_catalog().get(item_id)
     module = importlib.import_module(item.module) if item.module else None
-    if module is None or not hasattr(module, "CHECKS"):
+    if item.module is None or module is None or not hasattr(module, "CHECKS"):
         checkable = [i.id for i in load_catalog().items if i.module and _has_checks(i.module)]
         raise RoadmapError(
             f"{item_id} has no checks for your code; checkable: {', '.join(checkable)}", 2
         )
     out = _out()
-    out.print(f"[bold]{item_id}[/bold]: your object must be — {module.ADAPTER}")
+    if explain:
+        out.print(f"[bold]{item_id}[/bold]: your object must be {module.ADAPTER}")
     results = run_checks(item.module, impl, timeout_scale)
     table = Table(title=f"check {item_id} --impl {impl}")
     for column in ("check", "result", "error", "detail"):
         table.add_column(column, overflow="fold")
     for chk, outcome in results:
         error = "—" if outcome.error is None else f"{outcome.error:.3g}"
-        table.add_row(chk.name, "pass" if outcome.passed else "FAIL", error, outcome.detail)
+        table.add_row(chk.name, outcome.status, error, outcome.detail)
     out.print(table)
     failed = [(chk, outcome) for chk, outcome in results if not outcome.passed]
     if failed:
-        out.print(f"{len(failed)} of {len(results)} checks failed. hint: {failed[0][0].hint}")
+        if not explain and explain_adapter(results):
+            out.print(f"your object must be {module.ADAPTER}")
+        chk, outcome = failed[0]
+        limit = chk.timeout_s * timeout_scale
+        out.print(
+            f"{len(failed)} of {len(results)} checks failed. hint: {hint_for(chk, outcome, limit)}"
+        )
         raise typer.Exit(1)
-    out.print(f"all {len(results)} checks passed")
+    optional = sum(not outcome.provided for _, outcome in results)
+    extra = f" ({optional} optional part{'s' * (optional != 1)} not provided)" if optional else ""
+    out.print(f"all {len(results)} checks passed{extra}")
 
 
 def _has_checks(module: str) -> bool:
