@@ -159,6 +159,8 @@ def show(item_id: str = typer.Argument(..., metavar="ID", help="e.g. s0.titanic"
     if item.target is not None and item.target.dataset == "cifar10":
         out.print("CIFAR-10: put the official files in $ROADMAP_DATA_DIR/cifar10/ (see README)")
     out.print(f"\nneeds: {item.hardware}")
+    if item.extra and item.built:
+        out.print(f"  installs: pip install 'ai-roadmap[{item.extra}]'", markup=False)
     for scale, timing in item.timings.items():
         out.print(f"  {scale}: {timing}")
     record = _records().get(item.id)
@@ -301,8 +303,10 @@ def check(
     import importlib
 
     from ai_roadmap.checks import explain_adapter, hint_for, run_checks
+    from ai_roadmap.extras import require
 
     item = load_catalog().get(item_id)
+    require(item.extra if item.built else None, f"roadmap check {item_id}")
     module = importlib.import_module(item.module) if item.module else None
     if item.module is None or module is None or not hasattr(module, "CHECKS"):
         checkable = [i.id for i in load_catalog().items if i.module and _has_checks(i.module)]
@@ -362,6 +366,9 @@ def serve(
     import os
     import tempfile
 
+    from ai_roadmap.extras import require
+
+    require("serve", "roadmap serve")
     from ai_roadmap.serving.app import read_served
     from ai_roadmap.serving.export import export_champions
 
@@ -431,6 +438,9 @@ def poem(
     """Write a classical Chinese poem with the trained s3.poetry LSTM; the form is enforced."""
     from pathlib import Path
 
+    from ai_roadmap.extras import require
+
+    require("deep", "roadmap poem")
     from ai_roadmap.nlp.poetry.poem import PoemRequest, couplets, write
 
     request = PoemRequest(form, head, first_line, temperature, top_k, top_p, beam, seed, no_repeat)
