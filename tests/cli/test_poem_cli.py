@@ -33,7 +33,7 @@ def tiny_model_folder(folder: Path) -> Path:
     torch.manual_seed(0)
     sizes = {"embed_dim": 8, "hidden_size": 12, "num_layers": 1, "dropout": 0.0}
     model = PoetryLSTM(LSTMConfig(len(vocab), **sizes))  # type: ignore[arg-type]
-    return save(model, "lstm", sizes, vocab, folder, {"bleu3": 0.0})
+    return save(model, vocab, folder, {"bleu3": 0.0})
 
 
 @pytest.fixture
@@ -117,7 +117,9 @@ def test_a_model_folder_can_be_named_and_a_damaged_one_is_refused(
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 4
     weights = folder / "model.pt"
     weights.write_bytes(weights.read_bytes()[:-10])
-    one_line_error(invoke("--model", str(folder)), 1, "sha256 differs from its model card")
+    damaged = invoke("--model", str(folder))
+    one_line_error(damaged, 1, "model.pt: sha256 ")
+    assert "differs from its card's" in damaged.output
 
 
 @pytest.mark.parametrize(

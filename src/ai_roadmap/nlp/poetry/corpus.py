@@ -203,7 +203,7 @@ def clean_corpus(texts: list[str], cleaning: Cleaning) -> Corpus:
 def _source_texts(limit: int) -> list[str]:
     from ai_roadmap.datasets.poems import iter_tang_poems
 
-    texts = []
+    texts: list[str] = []
     for record in iter_tang_poems():
         if limit and len(texts) >= limit:
             break

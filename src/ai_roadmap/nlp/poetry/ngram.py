@@ -66,7 +66,8 @@ class KneserNeyLM:
                 raw[tuple(padded[t - self.order + 1 : t])][padded[t]] += 1
         by_order = [raw]
         for _ in range(self.order - 1):  # continuation counts of the next order down
-            higher, lower = by_order[0], defaultdict(Counter)
+            higher = by_order[0]
+            lower: dict[Context, Counter[int]] = defaultdict(Counter)
             for context, followers in higher.items():
                 for word in followers:
                     lower[context[1:]][word] += 1

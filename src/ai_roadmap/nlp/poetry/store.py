@@ -1,10 +1,16 @@
 """A trained poetry model on disk, and the registry's copy of the latest one.
 
-A model folder holds ``model.pt`` (the ``state_dict``), ``config.json`` (the model kind
-and sizes, so the folder rebuilds its network without the training config),
-``vocab.json`` (token strings by id) and ``model_card.json`` (the roadmap's model card:
-sha256 of ``model.pt``, library versions, the run's metrics). Loading recomputes the
-sha256 and refuses a file that differs from its card.
+A model folder is the roadmap's torch model folder (:mod:`ai_roadmap.artifacts.torch`):
+``model.pt`` (the ``state_dict``), ``architecture.json`` (the class
+``ai_roadmap.nlp.poetry.model.PoetryLSTM`` and its :class:`~.model.LSTMConfig`, so the
+folder rebuilds its network without the training config), ``vocab.json`` (token strings
+by id) and ``model_card.json`` (the sha256 of every other file, library versions, the
+run's metrics). The folder is written atomically, and loading recomputes every sha256
+and refuses a file that differs from its card.
+
+Folders written before this format hold ``config.json`` (``{"kind", "sizes"}``) in
+place of ``architecture.json`` and a card that hashes ``model.pt`` only; :func:`load`
+reads them too, rebuilding the network from the kind, the sizes and the vocabulary.
 
 ``roadmap run s3.poetry`` registers the folder in the MLflow model registry under the
 milestone id; :func:`load_registered` fetches the version the registry's ``@champion``
@@ -16,69 +22,78 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from ai_roadmap.artifacts import CARD_FILE, ModelCard, library_versions, read_card, sha256_file
-from ai_roadmap.errors import IntegrityError, RoadmapError
-from ai_roadmap.nlp.poetry.model import build
+from ai_roadmap.artifacts import ModelCard, verified_card
+from ai_roadmap.artifacts import torch as torch_folder
+from ai_roadmap.errors import RoadmapError
+from ai_roadmap.nlp.poetry.model import PoetryLSTM
 from ai_roadmap.nlp.poetry.vocab import Vocab
 from ai_roadmap.settings import Settings
 
 MILESTONE = "s3.poetry"
-WEIGHTS, CONFIG, VOCAB = "model.pt", "config.json", "vocab.json"
+VOCAB = "vocab.json"
+LEGACY_CONFIG = "config.json"  # {"kind", "sizes"}: the format before architecture.json
+KINDS = {"lstm": f"{PoetryLSTM.__module__}.{PoetryLSTM.__qualname__}"}
 NOT_TRAINED = f"no trained {MILESTONE} model; run `roadmap run {MILESTONE} --scale quick` first"
+INPUT_SCHEMA: dict[str, dict[str, Any]] = {
+    "form": {"type": "category", "categories": ["wujue", "qijue", "wulv", "qilv"]},
+    "head": {"type": "string", "nullable": True},
+    "first_line": {"type": "string", "nullable": True},
+}
 
 
 def save(
-    model: nn.Module,
-    kind: str,
-    sizes: dict[str, Any],
-    vocab: Vocab,
-    folder: Path,
-    metrics: dict[str, float] | None = None,
+    model: nn.Module, vocab: Vocab, folder: Path, metrics: dict[str, float] | None = None
 ) -> Path:
-    """Write the four files of a model folder; returns the folder."""
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, folder / WEIGHTS)
-    (folder / CONFIG).write_text(json.dumps({"kind": kind, "sizes": sizes}, indent=2))
-    vocab.save(folder / VOCAB)
+    """The model folder of ``model`` (which keeps its config in ``.config``); returns it."""
     card = ModelCard(
         name=MILESTONE,
         task="generation",
         target="next character",
-        input_schema={
-            "form": {"type": "category", "categories": ["wujue", "qijue", "wulv", "qilv"]},
-            "head": {"type": "string", "nullable": True},
-            "first_line": {"type": "string", "nullable": True},
-        },
-        sha256=sha256_file(folder / WEIGHTS),
-        file=WEIGHTS,
-        versions={**library_versions(), "torch": torch.__version__},
+        input_schema=INPUT_SCHEMA,
         metrics=dict(metrics or {}),
     )
-    (folder / CARD_FILE).write_text(json.dumps(asdict(card), indent=2, ensure_ascii=False))
-    return folder
+    return torch_folder.save_torch_model(model, folder, card, extras={VOCAB: vocab.to_json()})
 
 
 def load(folder: Path, device: str = "cpu") -> tuple[nn.Module, Vocab, ModelCard]:
-    """The model (eval mode), its vocabulary and card; refuses a damaged weights file."""
-    card = read_card(folder)
-    weights = folder / card.file
-    for path in (weights, folder / CONFIG, folder / VOCAB):
-        if not path.exists():
-            raise RoadmapError(f"{path} is missing; run `roadmap run {MILESTONE}` again")
-    if sha256_file(weights) != card.sha256:
-        raise IntegrityError(f"{weights}: sha256 differs from its model card; retrain it")
-    config = json.loads((folder / CONFIG).read_text())
-    vocab = Vocab.load(folder / VOCAB)
-    model = build(config["kind"], len(vocab), **config["sizes"])
-    model.load_state_dict(torch.load(weights, map_location=device, weights_only=True))
+    """The model (eval mode), its vocabulary and card; refuses a changed or missing file."""
+    if (folder / torch_folder.ARCHITECTURE_FILE).exists():
+        state, architecture, card = torch_folder.load_torch_state(folder)
+        vocab = _vocab(folder)
+    else:
+        card = verified_card(folder)
+        vocab = _vocab(folder)
+        architecture = _legacy_architecture(folder, vocab)
+        state = torch.load(folder / card.file, map_location="cpu", weights_only=True)
+    if architecture["class"] not in KINDS.values():
+        raise RoadmapError(f"{folder} holds a {architecture['class']}, not a poetry model")
+    model = torch_folder.build(architecture["class"], architecture["config"])
+    model.load_state_dict(state)
     return model.to(device).eval(), vocab, card
+
+
+def _vocab(folder: Path) -> Vocab:
+    path = folder / VOCAB
+    if not path.exists():
+        raise RoadmapError(f"{path} is missing; run `roadmap run {MILESTONE}` again")
+    return Vocab.load(path)
+
+
+def _legacy_architecture(folder: Path, vocab: Vocab) -> dict[str, Any]:
+    """``{"class", "config"}`` of an old folder from its ``config.json`` and vocabulary."""
+    path = folder / LEGACY_CONFIG
+    if not path.exists():
+        raise RoadmapError(f"{path} is missing; run `roadmap run {MILESTONE}` again")
+    config = json.loads(path.read_text())
+    if config.get("kind") not in KINDS:
+        raise RoadmapError(f"{path}: unknown model kind {config.get('kind')!r}")
+    return {"class": KINDS[config["kind"]], "config": {"vocab_size": len(vocab), **config["sizes"]}}
 
 
 def load_registered(

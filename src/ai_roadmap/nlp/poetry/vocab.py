@@ -92,8 +92,12 @@ class Vocab:
                 out.append(token)
         return "".join(out)
 
+    def to_json(self) -> str:
+        """The token strings by id as a JSON list (the ``vocab.json`` of a model folder)."""
+        return json.dumps(list(self.tokens), ensure_ascii=False)
+
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(list(self.tokens), ensure_ascii=False), encoding="utf-8")
+        path.write_text(self.to_json(), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> Vocab:
