@@ -1,14 +1,13 @@
-"""s2.metrics against ``sklearn.metrics`` (float64, atol 1e-12): random inputs, edge cases, errors.
+"""ai_roadmap.classic.metrics against ``sklearn.metrics`` (float64, atol 1e-12).
 
-Every expected value comes from scikit-learn (or SciPy) on the same inputs; the
-inputs are drawn here, independently of the milestone's own case generator.
+Random inputs, edge cases and errors. Every expected value comes from scikit-learn
+(or SciPy) on the same inputs; the inputs are drawn here, independently of the case
+generator in :mod:`ai_roadmap.classic.metric_reference`.
 """
 
 from __future__ import annotations
 
-import textwrap
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,14 +15,12 @@ import pytest
 import sklearn.metrics as skm
 from numpy.testing import assert_allclose, assert_array_equal
 
-from ai_roadmap.checks import run_checks
 from ai_roadmap.classic import metrics as ours
 
 pytestmark = pytest.mark.reference
 
 ATOL = 1e-12
 SEEDS = range(25)
-MODULE = "ai_roadmap.classic.metrics"
 
 
 def close(actual: Any, expected: Any) -> None:
@@ -331,50 +328,3 @@ def test_non_finite_scores_raise() -> None:
         ours.roc_auc_score([0, 1], [0.1, np.nan])
     with pytest.raises(ValueError):
         skm.roc_auc_score([0, 1], [0.1, np.nan])
-
-
-# ---------------------------------------------------------------- roadmap check
-
-
-@pytest.mark.parametrize(
-    "name", ["roc_auc_score", "average_precision_score", "f1_score", "log_loss",
-             "mean_absolute_error", "root_mean_squared_error", "root_mean_squared_log_error"],
-)  # fmt: skip
-def test_our_functions_pass_every_check(name: str) -> None:
-    results = run_checks(MODULE, f"{MODULE}:{name}")
-    assert len(results) == len(ours.CHECKS) == 3
-    for check, outcome in results:
-        assert outcome.passed, f"{check.name}: {outcome.detail}"
-
-
-def learner(tmp_path: Path, body: str, name: str) -> str:
-    path = tmp_path / "learner.py"
-    path.write_text("import numpy as np\n\n" + textwrap.dedent(body))
-    return f"{path}:{name}"
-
-
-def test_an_auc_without_half_credit_for_ties_fails_the_edge_check(tmp_path: Path) -> None:
-    spec = learner(
-        tmp_path,
-        """
-        def roc_auc(y_true, y_score):
-            y, s = np.asarray(y_true), np.asarray(y_score, dtype=float)
-            if len(y) != len(s):
-                raise ValueError("lengths differ")
-            pos, neg = s[y == y.max()], s[y != y.max()]
-            return float(np.mean(pos[:, None] > neg[None, :]))  # ties count 0, not 1/2
-        """,
-        "roc_auc",
-    )
-    outcomes = {check.name: outcome for check, outcome in run_checks(MODULE, spec)}
-    edges = outcomes["edge cases (ties, 0/1 probabilities, zero division)"]
-    assert not edges.passed
-    assert edges.error is not None and edges.error > 0.1
-    assert outcomes["rejects inputs of different lengths"].passed
-
-
-def test_an_unknown_function_name_is_reported(tmp_path: Path) -> None:
-    spec = learner(tmp_path, "def my_metric(y_true, y_pred):\n    return 0.0\n", "my_metric")
-    for _, outcome in run_checks(MODULE, spec):
-        assert not outcome.passed
-        assert "name your function" in outcome.detail

@@ -1,12 +1,20 @@
-"""s2.metrics end to end at the smoke scale: every metric within 1e-12 of sklearn, files written."""
+"""s2.metrics end to end at the smoke scale (every metric within 1e-12 of sklearn, files written),
+and ``roadmap check s2.metrics`` on our own metrics and on a learner's wrong one."""
 
 from __future__ import annotations
 
 import csv
+import textwrap
 from pathlib import Path
 
-from ai_roadmap.config import compose
+import pytest
 
+from ai_roadmap.checks import run_checks
+from ai_roadmap.config import compose
+from ai_roadmap.milestones.s2.metrics import CHECKS, run
+
+MODULE = "ai_roadmap.milestones.s2.metrics"  # where CHECKS live
+LIBRARY = "ai_roadmap.classic.metrics"  # our implementation, graded like a learner's
 METRICS = {
     "roc_auc",
     "roc_auc_trapezoid",
@@ -27,8 +35,6 @@ METRICS = {
 
 
 def test_metrics_smoke_run(roadmap_home: Path, tmp_path: Path) -> None:
-    from ai_roadmap.classic.metrics import run
-
     cfg = compose("s2.metrics", "smoke")
     out = tmp_path / "out"
     cfg.output_dir = str(out)
@@ -53,3 +59,53 @@ def test_metrics_smoke_run(roadmap_home: Path, tmp_path: Path) -> None:
     assert plot.parent == out
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert plot.stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------- roadmap check s2.metrics
+
+
+@pytest.mark.parametrize(
+    "name", ["roc_auc_score", "average_precision_score", "f1_score", "log_loss",
+             "mean_absolute_error", "root_mean_squared_error", "root_mean_squared_log_error"],
+)  # fmt: skip
+@pytest.mark.reference
+def test_our_functions_pass_every_check(name: str) -> None:
+    results = run_checks(MODULE, f"{LIBRARY}:{name}")
+    assert len(results) == len(CHECKS) == 3
+    for check, outcome in results:
+        assert outcome.passed, f"{check.name}: {outcome.detail}"
+
+
+def learner(tmp_path: Path, body: str, name: str) -> str:
+    path = tmp_path / "learner.py"
+    path.write_text("import numpy as np\n\n" + textwrap.dedent(body))
+    return f"{path}:{name}"
+
+
+@pytest.mark.reference
+def test_an_auc_without_half_credit_for_ties_fails_the_edge_check(tmp_path: Path) -> None:
+    spec = learner(
+        tmp_path,
+        """
+        def roc_auc(y_true, y_score):
+            y, s = np.asarray(y_true), np.asarray(y_score, dtype=float)
+            if len(y) != len(s):
+                raise ValueError("lengths differ")
+            pos, neg = s[y == y.max()], s[y != y.max()]
+            return float(np.mean(pos[:, None] > neg[None, :]))  # ties count 0, not 1/2
+        """,
+        "roc_auc",
+    )
+    outcomes = {check.name: outcome for check, outcome in run_checks(MODULE, spec)}
+    edges = outcomes["edge cases (ties, 0/1 probabilities, zero division)"]
+    assert not edges.passed
+    assert edges.error is not None and edges.error > 0.1
+    assert outcomes["rejects inputs of different lengths"].passed
+
+
+@pytest.mark.reference
+def test_an_unknown_function_name_is_reported(tmp_path: Path) -> None:
+    spec = learner(tmp_path, "def my_metric(y_true, y_pred):\n    return 0.0\n", "my_metric")
+    for _, outcome in run_checks(MODULE, spec):
+        assert not outcome.passed
+        assert "name your function" in outcome.detail
