@@ -155,7 +155,9 @@ EDGE_CASES: dict[str, list[tuple]] = {  # metric -> (y_true, other[, kwargs])
     "rmsle": [([0.0, -0.5, 3.0], [0.0, 0.5, 30.0])],
 }
 # fmt: on
-_SHARED_EDGES = {  # metrics that also take every case of a shared list
+_SHARED_EDGES: dict[
+    str, tuple[list, tuple[str, ...]]
+] = {  # metrics that also take every case of a shared list
     "ranked": (
         RANKED_EDGES,
         ("roc_auc", "roc_auc_trapezoid", "roc_curve", "pr_curve", "average_precision"),
