@@ -1,4 +1,4 @@
-"""s2.tuning: the grid's size, one fold list for all methods, resumable shared studies.
+"""The search library: the grid's size and levels, resumable shared studies, best-so-far curves.
 
 The scorer is replaced by a cheap deterministic function of the trial's
 parameters wherever the test is about the search machinery, not LightGBM, so
@@ -15,12 +15,18 @@ from typing import Any
 
 import numpy as np
 import optuna
-import pandas as pd
 import pytest
 
-from ai_roadmap.classic import tuning
-from ai_roadmap.classic.tuning import Dimension, StudySpec, grid_points, grid_shape, run_search
-from ai_roadmap.config import compose
+from ai_roadmap.classic import search
+from ai_roadmap.classic.search import (
+    Dimension,
+    Range,
+    StudySpec,
+    grid_points,
+    grid_shape,
+    run_search,
+)
+from ai_roadmap.config import compose, typed
 from ai_roadmap.errors import RoadmapError
 
 SPACE = (
@@ -71,7 +77,8 @@ def test_grid_has_exactly_budget_points() -> None:
     for budget, dims in itertools.product(range(1, 65), range(1, 5)):
         shape = grid_shape(budget, dims)
         assert math.prod(shape) == budget and len(shape) == dims
-    space = tuning.space_from_config(compose("s2.tuning", "quick").space)
+    ranges = compose("s2.tuning", "quick").space
+    space = search.dimensions({name: typed(r, Range) for name, r in ranges.items()})
     for budget in (8, 16, 36, 81):
         levels = grid_points(space, budget)
         points = set(itertools.product(*levels.values()))
@@ -97,36 +104,6 @@ def test_grid_study_evaluates_every_grid_point_once(tmp_path: Path) -> None:
     assert new == 9 and len(trials) == 9
     visited = {tuple(t.params[d.name] for d in SPACE) for t in trials}
     assert visited == set(itertools.product(*grid_points(SPACE, 9).values()))
-
-
-# ------------------------------------------------------------------ one fold list
-
-
-def test_all_methods_score_identical_folds(
-    roadmap_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    seen: list[list[tuple[np.ndarray, np.ndarray]]] = []
-
-    def recording_cv_auc(model: Any, X: np.ndarray, y: np.ndarray, folds: Any) -> float:
-        seen.append([(train.copy(), test.copy()) for train, test in folds])
-        return peak_at(model[-1].get_params())
-
-    monkeypatch.setattr(tuning, "cv_auc", recording_cv_auc)
-    cfg = compose("s2.tuning", "smoke", ["budget=4"])
-    cfg.output_dir = str(tmp_path)
-    tuning.run(cfg)
-
-    from sklearn.model_selection import StratifiedKFold
-
-    y = tuning.load_data("breast_cancer", 0).y
-    expected = list(StratifiedKFold(3, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
-    assert len(seen) == 3 * 4  # grid, random, tpe: 4 trials each
-    for folds in seen:
-        assert len(folds) == 3
-        for (train, test), (train0, test0) in zip(folds, expected, strict=True):
-            np.testing.assert_array_equal(train, train0)
-            np.testing.assert_array_equal(test, test0)
-    assert np.array_equal(np.sort(np.concatenate([te for _, te in seen[0]])), np.arange(len(y)))
 
 
 # ------------------------------------------------------------------ storage and resumption
@@ -185,7 +162,7 @@ def test_two_workers_share_one_study(tmp_path: Path) -> None:
 
 
 def test_storage_defaults_under_roadmap_home(roadmap_home: Path) -> None:
-    storage = tuning.default_storage()
+    storage = search.default_storage()
     assert storage == f"sqlite:///{roadmap_home.resolve() / 'optuna.db'}"
     objective, _ = counting_objective(SPACE)
     run_search("random", objective, StudySpec(SPACE, 2, storage, "home", seed=0))
@@ -201,93 +178,21 @@ def test_study_made_for_another_experiment_is_refused(tmp_path: Path) -> None:
         run_search("random", objective, spec(tmp_path, 4, key="space B"))
 
 
-def test_same_config_resumes_its_study_and_a_changed_one_starts_fresh(
-    roadmap_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls: list[int] = []
-
-    def fake_cv_auc(model: Any, X: np.ndarray, y: np.ndarray, folds: Any) -> float:
-        calls.append(1)
-        return peak_at(model[-1].get_params())
-
-    monkeypatch.setattr(tuning, "cv_auc", fake_cv_auc)
-
-    def run(*overrides: str) -> tuple[dict[str, float], dict[str, Any]]:
-        cfg = compose("s2.tuning", "smoke", ["budget=4", *overrides])
-        cfg.output_dir = str(tmp_path)
-        result = tuning.run(cfg)
-        return result.metrics, result.params
-
-    first, params = run()
-    assert len(calls) == 12 and params["tpe_new_trials"] == 4
-    again, params_again = run()
-    assert len(calls) == 12 and params_again["tpe_new_trials"] == 0  # read back, not re-run
-    assert {k: v for k, v in again.items() if not k.endswith("_seconds")} == {
-        k: v for k, v in first.items() if not k.endswith("_seconds")
-    }
-    assert params_again["study_base_name"] == params["study_base_name"]
-    # any change to what a trial computes, or to the budget, names another study
-    data = tuning.load_data("breast_cancer", 0)
-
-    def name(*overrides: str, scale: str = "smoke") -> str:
-        cfg = compose("s2.tuning", scale, ["budget=4", *overrides])
-        return tuning.default_study_name(cfg, tuning.experiment_key(cfg, data))
-
-    assert name() == params["study_base_name"]
-    as_smoke = [
-        "data=breast_cancer",
-        "cv.folds=3",
-        "model.n_estimators=30",
-        "tpe.n_startup_trials=4",
-    ]
-    assert name(*as_smoke, scale="quick") == name()  # the scale's name is not hashed
-    changed = [
-        "seed=1",
-        "budget=6",
-        "cv.folds=4",
-        "model.n_estimators=31",
-        "space.reg_lambda.high=9",
-    ]
-    assert len({name(), *(name(c) for c in changed)}) == 1 + len(changed)
-    # the storage and the output folder are not part of the experiment
-    assert name("storage=sqlite:///elsewhere.db") == name()
-
-
 # ------------------------------------------------------------------ reading the results
 
 
 def test_best_so_far_and_trials_to_reach() -> None:
-    curve = tuning.best_so_far(np.array([0.6, 0.55, 0.8, 0.7, 0.9]))
+    curve = search.best_so_far(np.array([0.6, 0.55, 0.8, 0.7, 0.9]))
     np.testing.assert_array_equal(curve, [0.6, 0.6, 0.8, 0.8, 0.9])
-    assert tuning.trials_to_reach(curve, 0.8) == 3.0
-    assert math.isnan(tuning.trials_to_reach(curve, 0.95))
-    assert tuning.reach_level(0.9) == pytest.approx(0.5 + 0.99 * 0.4)
-
-
-def test_titanic_matrix_encodes_without_learning_anything() -> None:
-    frame = pd.DataFrame(
-        {
-            "Pclass": [3, 1, 2],
-            "Sex": ["male", "female", "female"],
-            "Age": [22.0, np.nan, 30.0],
-            "SibSp": [1, 0, 0],
-            "Parch": [0, 0, 2],
-            "Fare": [7.25, 71.3, 13.0],
-            "Embarked": ["S", "C", None],
-        }
-    )
-    X = tuning.titanic_matrix(frame)
-    assert X.shape == (3, 9)
-    np.testing.assert_array_equal(X[:, 0], [3, 1, 2])
-    assert np.isnan(X[1, 1]) and np.isnan(X).sum() == 1  # Age left for the fold's imputer
-    np.testing.assert_array_equal(X[:, 5], [0, 1, 1])  # IsFemale
-    np.testing.assert_array_equal(X[:, 6:], [[0, 0, 1], [1, 0, 0], [0, 0, 0]])  # C, Q, S
+    assert search.trials_to_reach(curve, 0.8) == 3.0
+    assert math.isnan(search.trials_to_reach(curve, 0.95))
+    assert search.reach_level(0.9) == pytest.approx(0.5 + 0.99 * 0.4)
 
 
 def test_quiet_optuna_restores_the_callers_level() -> None:
     optuna.logging.set_verbosity(optuna.logging.INFO)
     try:
-        with tuning.quiet_optuna():
+        with search.quiet_optuna():
             assert optuna.logging.get_verbosity() == optuna.logging.WARNING
         assert optuna.logging.get_verbosity() == optuna.logging.INFO
     finally:

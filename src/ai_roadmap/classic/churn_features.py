@@ -1,4 +1,4 @@
-"""s2.churn features — the raw Telco table → model inputs, for the baseline and for LightGBM.
+"""Churn features — the raw Telco table → model inputs, for the baseline and for LightGBM.
 
 Two feature sets, one per model:
 
@@ -25,16 +25,16 @@ Two feature sets, one per model:
   ``monthly × tenure`` (= 0 for them); a missing number elsewhere takes the fit
   rows' median.
 
-**Attribution** (:func:`contributions`, plotted by :func:`plot_bars`): per
-feature, LightGBM's split gain and the mean |TreeSHAP contribution| ``φ_j`` from
-``predict(..., pred_contrib=True)``, where ``logit p(x) = φ_0 + Σ_j φ_j(x)``
-(Lundberg et al. 2020, Nat. Mach. Intell.). :func:`plot_reliability` draws calibration.
+**Attribution** (:func:`contributions`): per feature, LightGBM's split gain and
+the mean |TreeSHAP contribution| ``φ_j`` from ``predict(..., pred_contrib=True)``,
+where ``logit p(x) = φ_0 + Σ_j φ_j(x)`` (Lundberg et al. 2020, Nat. Mach. Intell.).
+
+A saved churn pipeline names this module's classes, and a service unpickling it
+imports this module: it imports nothing beyond the ``serve`` extra at module top.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -213,7 +213,7 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
 
 
 # ---------------------------------------------------------------------------
-# What the fitted model makes of the features, and the plots
+# What the fitted model makes of the features
 # ---------------------------------------------------------------------------
 
 
@@ -231,44 +231,3 @@ def contributions(pipeline: Pipeline, X: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return table.sort_values("mean_abs_contribution", ascending=False, ignore_index=True)
-
-
-def plot_bars(table: pd.DataFrame, column: str, title: str, path: Path) -> Path:
-    """Horizontal bars of ``table[column]`` per feature, largest on top."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ordered = table.sort_values(column)
-    fig, ax = plt.subplots(figsize=(6.5, 0.28 * len(ordered) + 1.2))
-    ax.barh(ordered["feature"], ordered[column], color="tab:blue")
-    ax.set(xlabel=column.replace("_", " "), title=title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def plot_reliability(
-    y: np.ndarray, probabilities: Mapping[str, np.ndarray], n_bins: int, path: Path
-) -> Path:
-    """Mean predicted vs observed churn rate in quantile bins of each model's probability."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.calibration import calibration_curve
-
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfectly calibrated")
-    for name, p in probabilities.items():
-        observed, predicted = calibration_curve(y, p, n_bins=n_bins, strategy="quantile")
-        ax.plot(predicted, observed, marker="o", label=name)
-    ax.set(xlabel="mean predicted churn probability", ylabel="observed churn rate")
-    ax.set_title(f"Reliability on the test rows ({n_bins} quantile bins)")
-    ax.legend(loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from ai_roadmap.artifacts import CARD_FILE, load_model
-from ai_roadmap.classic.churn import auc_lift_pct, gini_lift_pct, run
+from ai_roadmap.classic.churn import auc_lift_pct, gini_lift_pct
 from ai_roadmap.config import compose
 from ai_roadmap.datasets.churn import load_telco
+from ai_roadmap.milestones.s2.churn import run
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
