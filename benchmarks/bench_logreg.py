@@ -11,9 +11,9 @@ from typing import Any
 
 from ai_roadmap.config import compose
 from ai_roadmap.datasets import is_pulled
-from ai_roadmap.foundations.logreg import (
+from ai_roadmap.foundations.logreg import LogisticRegression
+from ai_roadmap.foundations.logreg_reference import (
     DATASETS,
-    LogisticRegression,
     max_abs_diff,
     sklearn_model,
     timed_fit,

@@ -31,6 +31,31 @@ class PCA:
         return np.asarray(X, dtype=float) @ self.components_.T
 '''
 
+BINARY_ONLY_LOGREG = '''
+import numpy as np
+
+
+class LogReg:
+    """Binary logistic regression by Newton's method, the roadmap's exercise."""
+
+    def __init__(self, C=1.0):
+        self.C = C
+
+    def fit(self, X, y):
+        if len(np.unique(y)) != 2:
+            raise ValueError("two classes only")
+        n, d = X.shape
+        Xt = np.hstack([X, np.ones((n, 1))])
+        lam, pen, theta = 1.0 / (self.C * n), np.r_[np.ones(d), 0.0], np.zeros(d + 1)
+        for _ in range(25):
+            p = 1.0 / (1.0 + np.exp(-Xt @ theta))
+            grad = Xt.T @ (p - y) / n + lam * pen * theta
+            hess = (Xt * (p * (1 - p))[:, None]).T @ Xt / n + np.diag(lam * pen)
+            theta -= np.linalg.solve(hess, grad)
+        self.coef_, self.intercept_ = theta[None, :d], theta[d:]
+        return self
+'''
+
 
 def test_check_our_pca_passes(roadmap_home: Path) -> None:
     result = runner.invoke(app, ["check", "s1.pca", "--impl", "ai_roadmap.foundations.pca:PCA"])
@@ -57,3 +82,14 @@ def test_check_bad_impl_and_uncheckable_item(roadmap_home: Path, tmp_path: Path)
     titanic = runner.invoke(app, ["check", "s0.titanic", "--impl", "x.py:Y"])
     assert titanic.exit_code == 2 and "checkable: " in titanic.output and "s1.pca" in titanic.output
     assert "Traceback" not in titanic.output + broken.output + missing.output
+
+
+def test_check_a_binary_only_logreg_passes(roadmap_home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "my_logreg.py"
+    path.write_text(BINARY_ONLY_LOGREG)
+    wide = {"COLUMNS": "200"}  # one line per row of the table
+    result = runner.invoke(app, ["check", "s1.logreg", "--impl", f"{path}:LogReg"], env=wide)
+    assert result.exit_code == 0, result.output
+    assert "all 5 checks passed" in result.output and "FAIL" not in result.output
+    # shapes, multinomial weights and predict_proba: the three multinomial checks
+    assert result.output.count("multinomial not provided (fit on 3 classes raised") == 3

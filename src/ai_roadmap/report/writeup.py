@@ -1,40 +1,39 @@
-"""s1.writeup — each stage-1 experiment as a blog page: the derivation beside its code.
+"""Stage-1 write-ups: each experiment as a blog page, the derivation beside its code.
 
-A page is assembled at run time from three sources, so it cannot drift from them:
+A page is assembled at render time from three sources, so it cannot drift from them:
 
 * the derivation: Markdown with LaTeX in ``$…$`` / ``$$…$$``, one ``## section`` per
   step, in ``templates/<id>.md``;
-* the code: :func:`inspect.getsource` of the objects that :data:`SOURCES` maps each
-  section to (``"module:qualname"``);
+* the code: the source of the objects that :data:`SOURCES` maps each section to
+  (``"module:qualname"``, library code only), read by :func:`render.source_of`;
 * the evidence: metrics, tags and PNG figures of the experiment's latest finished
-  MLflow run (read only; this milestone records nothing itself).
+  MLflow run (read only: rendering records nothing).
 
-Per experiment it writes ``<id>.md`` (math kept as LaTeX) and ``<id>.html``, plus an
-``index.html``. The HTML is self-contained apart from the PNGs copied into ``<id>/``
-beside it: LaTeX is converted offline to MathML (``latex2mathml``; browsers render
-MathML natively), code is highlighted by Pygments, CSS is inlined. No script, no CDN.
+:func:`render_page` writes ``<id>.md`` (math kept as LaTeX) and ``<id>.html``, and
+:func:`index_html` the landing page. The HTML is self-contained apart from the PNGs
+copied into ``<id>/`` beside it (:mod:`ai_roadmap.report.render`).
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import re
-import textwrap
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from html import escape
-from importlib import resources
 from pathlib import Path
-from string import Template
 from typing import TYPE_CHECKING, Any
 
-from ai_roadmap.errors import RoadmapError
-from ai_roadmap.result import Result
+from ai_roadmap.report.render import (
+    Source,
+    SourceNotFound,
+    code_html,
+    markdown_to_html,
+    page_shell,
+    slug,
+    source_of,
+    template_text,
+)
 
 if TYPE_CHECKING:
-    from omegaconf import DictConfig
-
     from ai_roadmap.settings import Settings
     from ai_roadmap.tracking import Record
 
@@ -68,119 +67,6 @@ SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
 MISSING_RUN = "no recorded run yet — run `roadmap run {item_id}`"
 
 
-class SourceNotFound(RoadmapError):
-    """A ``"module:qualname"`` in :data:`SOURCES` names nothing that exists."""
-
-
-# ---------------------------------------------------------------- LaTeX -> MathML
-
-_TOKENS = re.compile(
-    r"(?P<code>(?P<ticks>`+).+?(?P=ticks))"  # inline or fenced code: left alone
-    r"|\$\$(?P<block>.+?)\$\$"  # display math
-    r"|(?<![\\\w$])\$(?P<inline>[^\s$](?:(?:[^$\n]|\n(?!\n))*?[^\s$\\])?)\$(?!\w)",  # inline
-    re.S,
-)
-_SLOT = "@@math{}@@"
-
-
-def latex_to_mathml(latex: str, display: bool = False) -> str:
-    """One LaTeX formula as MathML in its HTML5 form (namespace implied, source in alttext)."""
-    from latex2mathml.converter import convert
-
-    try:
-        mathml = convert(latex.strip(), display="block" if display else "inline")
-    except Exception as exc:  # latex2mathml raises several types for bad input
-        raise ValueError(f"cannot convert LaTeX {latex.strip()!r} to MathML: {exc!r}") from exc
-    unknown = re.findall(r">(\\[A-Za-z]+)<", mathml)  # unknown commands pass through as text
-    if unknown:
-        raise ValueError(f"latex2mathml does not support {', '.join(unknown)} in {latex!r}")
-    mathml = mathml.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "", 1)
-    # the thin space LaTeX puts after \log in "\log p" (but not in "\log(x)")
-    mathml = re.sub(
-        r"(<mi>(?:log|exp)</mi>)(?!<mo[^>]*>&#x00028;)", r'\1<mspace width="0.167em" />', mathml
-    )
-    alt = escape(" ".join(latex.split()), quote=True)
-    return mathml.replace("<math ", f'<math alttext="{alt}" ', 1)
-
-
-def markdown_to_html(text: str) -> str:
-    """HTML for Markdown with LaTeX math; the math is set aside before Markdown sees it."""
-    import markdown
-
-    formulas: list[str] = []
-
-    def set_aside(match: re.Match[str]) -> str:
-        if match["code"] is not None:
-            return match[0]
-        display = match["block"] is not None
-        mathml = latex_to_mathml(match["block"] if display else match["inline"], display)
-        formulas.append(f'<div class="eq">{mathml}</div>' if display else mathml)
-        slot = _SLOT.format(len(formulas) - 1)
-        return f"\n\n{slot}\n\n" if display else slot  # a display formula is its own block
-
-    body = markdown.markdown(_TOKENS.sub(set_aside, text), extensions=["fenced_code", "tables"])
-    body = re.sub(r"<p>(@@math\d+@@)</p>", r"\1", body)  # no <div> inside a <p>
-    return re.sub(r"@@math(\d+)@@", lambda m: formulas[int(m[1])], body)
-
-
-# ---------------------------------------------------------------- code from the source
-
-
-@dataclass(frozen=True)
-class Source:
-    """The text of one function or class as it is in the package right now."""
-
-    ref: str
-    code: str
-    path: str  # e.g. "ai_roadmap/foundations/pca.py"
-    first_line: int
-
-    @property
-    def last_line(self) -> int:
-        return self.first_line + self.code.count("\n") - 1
-
-
-def resolve(ref: str) -> Any:
-    """The object named by ``"module:qualname"``, or a one-line :class:`SourceNotFound`."""
-    module_name, _, qualname = ref.partition(":")
-    if not module_name or not qualname:
-        raise SourceNotFound(f"bad source reference {ref!r}: write it as 'module:qualname'")
-    try:
-        obj = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):  # the module itself, not its imports
-            raise SourceNotFound(f"{ref}: module {module_name} does not exist") from None
-        raise
-    for part in qualname.split("."):
-        if not hasattr(obj, part):
-            raise SourceNotFound(
-                f"{ref}: {module_name} has no {qualname} (no attribute {part!r}); "
-                f"fix the mapping in {__name__}.SOURCES"
-            )
-        obj = getattr(obj, part)
-    return obj
-
-
-def source_of(ref: str) -> Source:
-    """The dedented source of ``ref`` with its file and first line number."""
-    obj = inspect.unwrap(resolve(ref))
-    lines, first = inspect.getsourcelines(obj)
-    file = Path(inspect.getsourcefile(obj) or "?")
-    parts = file.parts
-    shown = "/".join(parts[parts.index("ai_roadmap") :]) if "ai_roadmap" in parts else file.name
-    return Source(ref, textwrap.dedent("".join(lines)), shown, first)
-
-
-def highlight(source: Source, style: str) -> str:
-    """Pygments HTML of the code, numbered with its real line numbers in the file."""
-    from pygments import highlight as pygmentize
-    from pygments.formatters import HtmlFormatter
-    from pygments.lexers import PythonLexer
-
-    formatter = HtmlFormatter(style=style, linenos="inline", linenostart=source.first_line)
-    return pygmentize(source.code, PythonLexer(), formatter)
-
-
 # ---------------------------------------------------------------- the derivation
 
 
@@ -191,10 +77,6 @@ class Derivation:
     title: str
     intro: str
     sections: list[tuple[str, str, list[Source]]]  # (heading, Markdown, code beside it)
-
-
-def template_text(name: str) -> str:
-    return resources.files(__package__).joinpath("templates", name).read_text(encoding="utf-8")
 
 
 def load_derivation(item_id: str) -> Derivation:
@@ -213,10 +95,13 @@ def load_derivation(item_id: str) -> Derivation:
             f"templates/{item_id}.md sections {sorted(headings)} do not match "
             f"{__name__}.SOURCES[{item_id!r}] {sorted(mapped)}"
         )
-    sections = [
-        (heading, body.strip(), [source_of(ref) for ref in mapped[heading]])
-        for heading, body in zip(headings, bodies, strict=True)
-    ]
+    try:
+        sections = [
+            (heading, body.strip(), [source_of(ref) for ref in mapped[heading]])
+            for heading, body in zip(headings, bodies, strict=True)
+        ]
+    except SourceNotFound as exc:
+        raise SourceNotFound(f"{exc}; fix the mapping in {__name__}.SOURCES") from None
     return Derivation(title_match[1].strip(), intro.strip(), sections)
 
 
@@ -300,20 +185,6 @@ def page_markdown(item_id: str, derivation: Derivation, evidence: Evidence | Non
     return "\n\n".join(parts) + "\n"
 
 
-def _code_html(sources: list[Source], style: str) -> str:
-    blocks = []
-    for src in sources:
-        caption = (
-            f"<code>{escape(src.ref)}</code>"
-            f"<span>{escape(src.path)}:{src.first_line}–{src.last_line}</span>"
-        )
-        blocks.append(
-            f'<figure class="source"><figcaption>{caption}</figcaption>'
-            f"{highlight(src, style)}</figure>"
-        )
-    return "\n".join(blocks)
-
-
 def _measured_html(item_id: str, evidence: Evidence | None) -> str:
     import markdown
 
@@ -321,10 +192,6 @@ def _measured_html(item_id: str, evidence: Evidence | None) -> str:
     text = escape(measured_markdown(item_id, evidence), quote=False)
     kind = "measured missing" if evidence is None else "measured"
     return f'<div class="{kind}">{markdown.markdown(text, extensions=["tables"])}</div>'
-
-
-def _slug(heading: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", heading.lower()).strip("-")
 
 
 def page_html(item_id: str, derivation: Derivation, evidence: Evidence | None, style: str) -> str:
@@ -335,26 +202,13 @@ def page_html(item_id: str, derivation: Derivation, evidence: Evidence | None, s
     ]
     for heading, text, sources in derivation.sections:  # derivation left, code right
         body.append(
-            f'<h2 id="{_slug(heading)}">{escape(heading)}</h2><div class="pair">'
+            f'<h2 id="{slug(heading)}">{escape(heading)}</h2><div class="pair">'
             f'<div class="derivation">{markdown_to_html(text)}</div>'
-            f'<div class="code-col">{_code_html(sources, style)}</div></div>'
+            f'<div class="code-col">{code_html(sources, style)}</div></div>'
         )
     body.append(f'<h2 id="measured">Measured</h2>{_measured_html(item_id, evidence)}')
     nav = f'<a href="#measured">Measured results</a><a href="{item_id}.md">Markdown version</a>'
-    return _fill(derivation.title, "\n".join(body), style, nav)
-
-
-def _fill(title: str, body: str, style: str, nav: str = "") -> str:
-    from pygments.formatters import HtmlFormatter
-
-    css = HtmlFormatter(style=style).get_style_defs(".highlight")
-    return Template(template_text("page.html")).substitute(
-        title=escape(title),
-        css=f"{css}\n{template_text('writeup.css')}",
-        body=body,
-        nav=nav,
-        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    )
+    return page_shell(derivation.title, "\n".join(body), style, nav)
 
 
 def index_html(pages: list[tuple[str, str, str]], style: str) -> str:
@@ -368,10 +222,7 @@ def index_html(pages: list[tuple[str, str, str]], style: str) -> str:
     ]
     intro = "Each page sets a derivation beside the code that implements it, then the latest run."
     body = markdown.markdown("\n".join(["# Stage 1 write-ups", intro, "", *items]))
-    return _fill("Stage 1 write-ups", f'<div class="index">{body}</div>', style)
-
-
-# ---------------------------------------------------------------- the milestone
+    return page_shell("Stage 1 write-ups", f'<div class="index">{body}</div>', style)
 
 
 def render_page(
@@ -385,46 +236,3 @@ def render_page(
         page_html(item_id, derivation, evidence, style), encoding="utf-8"
     )
     return derivation.title, evidence
-
-
-def run(cfg: DictConfig) -> Result:
-    """Render one page per experiment from its derivation, its code and its latest run."""
-    from ai_roadmap import tracking
-    from ai_roadmap.settings import get_settings
-
-    settings = get_settings()
-    out = Path(cfg.output_dir) / "writeup"
-    out.mkdir(parents=True, exist_ok=True)
-    style = str(cfg.code_style)
-    records = tracking.latest_records(settings)
-    rendered, with_figures, failures = 0, 0, []
-    pages, notes, params = [], [], {}
-    for item_id in map(str, cfg.experiments):
-        record = records.get(item_id)
-        try:
-            title, evidence = render_page(item_id, record, settings, out, style)
-        except SourceNotFound as exc:
-            failures.append(f"{item_id}: {exc}")
-            pages.append((item_id, item_id, f"not rendered: {exc}"))
-            continue
-        rendered += 1
-        if evidence is None:
-            notes.append(f"{item_id}: " + MISSING_RUN.format(item_id=item_id))
-            pages.append((item_id, title, "no recorded run yet"))
-            continue
-        with_figures += bool(evidence.figures)
-        params[f"{item_id}.run_id"] = evidence.run_id
-        status = (
-            f"latest run {evidence.date} UTC · verdict {evidence.tag('verdict')} · "
-            f"{len(evidence.figures)} figure(s)"
-        )
-        pages.append((item_id, title, status))
-    (out / "index.html").write_text(index_html(pages, style), encoding="utf-8")
-    return Result(
-        metrics={"pages_rendered": float(rendered), "pages_with_figures": float(with_figures)},
-        dataset="none (renders the recorded s1.pca and s1.logreg runs)",
-        artifacts={"writeup": out},
-        params=params,
-        notes=notes + failures,
-        not_measured="; ".join(failures) or None,
-    )

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.slow]
 
 
 def test_smoke_run(roadmap_home: Path, tmp_path: Path) -> None:
-    from ai_roadmap.foundations.logreg import run
+    from ai_roadmap.milestones.s1.logreg import run
 
     cfg = compose("s1.logreg", "smoke")
     out = tmp_path / "out"

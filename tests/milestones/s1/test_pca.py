@@ -63,7 +63,7 @@ def assert_figures_written(result: Result, out: Path) -> None:
 
 
 def test_smoke_run(roadmap_home: Path, tmp_path: Path) -> None:
-    from ai_roadmap.foundations.pca import run
+    from ai_roadmap.milestones.s1.pca import run
 
     cfg = compose("s1.pca", "smoke")
     out = tmp_path / "out"

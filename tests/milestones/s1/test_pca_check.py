@@ -8,9 +8,9 @@ from pathlib import Path
 import sklearn.decomposition  # noqa: F401  (imported once here: the forked checks inherit it)
 
 from ai_roadmap.checks import run_checks
-from ai_roadmap.foundations import pca
+from ai_roadmap.milestones.s1 import pca
 
-MODULE = "ai_roadmap.foundations.pca"
+MODULE = "ai_roadmap.milestones.s1.pca"
 
 
 def learner_file(tmp_path: Path, body: str) -> str:
@@ -43,7 +43,7 @@ class PCA:
 
 
 def test_our_pca_passes_every_check() -> None:
-    results = run_checks(MODULE, f"{MODULE}:PCA")
+    results = run_checks(MODULE, "ai_roadmap.foundations.pca:PCA")
     assert len(results) == len(pca.CHECKS) == 5
     for check, outcome in results:
         assert outcome.passed, f"{check.name}: {outcome.detail}"

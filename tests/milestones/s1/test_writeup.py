@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ai_roadmap.config import compose
-from ai_roadmap.report.writeup import run
+from ai_roadmap.milestones.s1.writeup import run
 from ai_roadmap.result import Result
 
 pytestmark = pytest.mark.slow  # MLflow creates its SQLite store: about ten seconds

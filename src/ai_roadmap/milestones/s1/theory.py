@@ -16,7 +16,9 @@ independent numerical route to the same quantity and returns a
 Each check takes the implementation under test as an argument (defaulting to
 ours), so the tests can hand it a deliberately wrong variant and see it fail.
 The sizes come from ``conf/s1.theory`` (the scale changes Monte Carlo sample sizes
-and problem sizes); every random draw comes from ``cfg.seed``.
+and problem sizes), read into :class:`Config`; every random draw comes from its seed.
+The closed forms and routines under test are in ``ai_roadmap.foundations.theory_linalg``,
+``theory_probability`` and ``theory_optimisation``.
 """
 
 from __future__ import annotations
@@ -24,16 +26,89 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ai_roadmap.checks import CheckRecord, record, summarise, write_table
+from ai_roadmap.config import typed
 from ai_roadmap.foundations import theory_linalg as la
 from ai_roadmap.foundations import theory_optimisation as opt
 from ai_roadmap.foundations import theory_probability as prob
+from ai_roadmap.plots import figure
 from ai_roadmap.result import Result
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+
+@dataclass(frozen=True)
+class MatrixGrad:
+    n_samples: int  # rows of X
+    n_features: int  # rows of W (d)
+    n_outputs: int  # columns of W and Y (m)
+    l2: float  # λ in front of tr(Wᵀ A W)
+    fd_step: float  # h of the central differences
+
+
+@dataclass(frozen=True)
+class GaussianMLE:
+    n_samples: int  # draws from N(2, 1.5²)
+    steps: int  # gradient-ascent iterations on (μ, log σ²)
+    lr: float
+
+
+@dataclass(frozen=True)
+class BetaBinomial:
+    alpha: float  # prior Beta(α, β)
+    beta: float
+    trials: int  # n
+    successes: int  # k
+    grid_points: int  # midpoints of (0, 1)
+
+
+@dataclass(frozen=True)
+class KL:
+    mc_samples: int  # Monte Carlo draws from p
+    dim: int  # k of the multivariate pair
+
+
+@dataclass(frozen=True)
+class GD:
+    dim: int  # size of the quadratic
+    condition: float  # κ = L/μ
+    steps: int
+    diverge_step_scale: float  # the step, in units of 1/L, that must diverge
+
+
+@dataclass(frozen=True)
+class Adam:
+    steps: int  # compared with torch.optim.Adam
+    lr: float
+    n_samples: int
+    n_features: int
+
+
+@dataclass(frozen=True)
+class SVM:
+    n_samples: int  # two overlapping 2-D blobs
+    C: float  # soft-margin penalty
+    solver_tol: float  # KKT-gap tolerance of both SMO and SVC
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int
+    matrix_grad: MatrixGrad
+    gaussian_mle: GaussianMLE
+    beta_binomial: BetaBinomial
+    kl: KL
+    gd: GD
+    adam: Adam
+    svm: SVM
+
 
 # ---------------------------------------------------------------- 1. matrix calculus
 
@@ -265,22 +340,22 @@ def check_svm_dual(
 # ---------------------------------------------------------------- the milestone
 
 
-def run_checks(cfg: Any) -> tuple[list[CheckRecord], opt.QuadraticProblem]:
-    """Run every check with the sizes in ``cfg``; each gets its own child of ``cfg.seed``."""
+def run_checks(c: Config) -> tuple[list[CheckRecord], opt.QuadraticProblem]:
+    """Run every check with the sizes in ``c``; each gets its own child of ``c.seed``."""
     names = ("matrix_grad", "gaussian_mle", "kl_uni", "kl_multi", "gd", "adam", "svm")
-    seeds = np.random.SeedSequence(int(cfg.seed)).spawn(len(names))
+    seeds = np.random.SeedSequence(c.seed).spawn(len(names))
     rngs = {name: np.random.default_rng(seed) for name, seed in zip(names, seeds, strict=True)}
-    problem = opt.quadratic_problem(rngs["gd"], cfg.gd.dim, cfg.gd.condition)
+    problem = opt.quadratic_problem(rngs["gd"], c.gd.dim, c.gd.condition)
     jobs: list[Callable[[], CheckRecord]] = [
-        lambda: check_matrix_grad(rngs["matrix_grad"], **cfg.matrix_grad),
-        lambda: check_gaussian_mle(rngs["gaussian_mle"], **cfg.gaussian_mle),
-        lambda: check_beta_binomial(**cfg.beta_binomial),
-        lambda: check_kl_univariate(rngs["kl_uni"], cfg.kl.mc_samples),
-        lambda: check_kl_multivariate(rngs["kl_multi"], cfg.kl.mc_samples, cfg.kl.dim),
-        lambda: check_gd_rate(problem, cfg.gd.steps),
-        lambda: check_gd_divergence(problem, cfg.gd.steps, cfg.gd.diverge_step_scale),
-        lambda: check_adam_torch(rngs["adam"], **cfg.adam),
-        lambda: check_svm_dual(rngs["svm"], cfg.svm.n_samples, cfg.svm.C, cfg.svm.solver_tol),
+        lambda: check_matrix_grad(rngs["matrix_grad"], **asdict(c.matrix_grad)),
+        lambda: check_gaussian_mle(rngs["gaussian_mle"], **asdict(c.gaussian_mle)),
+        lambda: check_beta_binomial(**asdict(c.beta_binomial)),
+        lambda: check_kl_univariate(rngs["kl_uni"], c.kl.mc_samples),
+        lambda: check_kl_multivariate(rngs["kl_multi"], c.kl.mc_samples, c.kl.dim),
+        lambda: check_gd_rate(problem, c.gd.steps),
+        lambda: check_gd_divergence(problem, c.gd.steps, c.gd.diverge_step_scale),
+        lambda: check_adam_torch(rngs["adam"], **asdict(c.adam)),
+        lambda: check_svm_dual(rngs["svm"], c.svm.n_samples, c.svm.C, c.svm.solver_tol),
     ]
     records = []
     for job in jobs:
@@ -292,42 +367,35 @@ def run_checks(cfg: Any) -> tuple[list[CheckRecord], opt.QuadraticProblem]:
 
 def plot_gd(problem: opt.QuadraticProblem, steps: int, diverge_scale: float, path: Path) -> Path:
     """||x_k − x*|| / ||x_0 − x*|| for step 1/L against (1 − μ/L)^k, and the step > 2/L run."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     k = np.arange(steps + 1)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    errors = opt.gradient_descent_errors(
-        problem.a, problem.b, 1.0 / problem.lipschitz, steps, problem.x0
-    )
-    left.semilogy(k, errors / errors[0], label="GD, step 1/L")
-    left.semilogy(k, (1 - problem.mu / problem.lipschitz) ** k, "k:", label="(1 − μ/L)^k")
-    left.set(xlabel="iteration k", ylabel="||x_k − x*|| / ||x_0 − x*||")
-    left.set_title(f"κ = L/μ = {problem.lipschitz / problem.mu:g}")
-    left.legend()
-    errors = opt.gradient_descent_errors(
-        problem.a, problem.b, diverge_scale / problem.lipschitz, steps, problem.x0
-    )
-    right.semilogy(k, errors / errors[0], color="tab:red")
-    right.set(xlabel="iteration k", title=f"step {diverge_scale:g}/L > 2/L diverges")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    with figure(path, ncols=2, figsize=(10, 4), dpi=100) as (_, (left, right)):
+        errors = opt.gradient_descent_errors(
+            problem.a, problem.b, 1.0 / problem.lipschitz, steps, problem.x0
+        )
+        left.semilogy(k, errors / errors[0], label="GD, step 1/L")
+        left.semilogy(k, (1 - problem.mu / problem.lipschitz) ** k, "k:", label="(1 − μ/L)^k")
+        left.set(xlabel="iteration k", ylabel="||x_k − x*|| / ||x_0 − x*||")
+        left.set_title(f"κ = L/μ = {problem.lipschitz / problem.mu:g}")
+        left.legend()
+        errors = opt.gradient_descent_errors(
+            problem.a, problem.b, diverge_scale / problem.lipschitz, steps, problem.x0
+        )
+        right.semilogy(k, errors / errors[0], color="tab:red")
+        right.set(xlabel="iteration k", title=f"step {diverge_scale:g}/L > 2/L diverges")
     return path
 
 
-def run(cfg: Any) -> Result:
+def run(cfg: DictConfig) -> Result:
     """Run every check; ``checks_failed`` is the target (≤ 0), ``err_<check>`` the errors."""
+    c = typed(cfg, Config)
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    records, problem = run_checks(cfg)
+    records, problem = run_checks(c)
     metrics, notes = summarise(records)
     artifacts = {
         "theory_checks.csv": write_table(records, out / "theory_checks.csv"),
         "gd_convergence.png": plot_gd(
-            problem, cfg.gd.steps, cfg.gd.diverge_step_scale, out / "gd_convergence.png"
+            problem, c.gd.steps, c.gd.diverge_step_scale, out / "gd_convergence.png"
         ),
     }
     return Result(
@@ -335,6 +403,6 @@ def run(cfg: Any) -> Result:
         dataset="synthetic (seeded)",
         proxy=False,
         artifacts=artifacts,
-        params={"seed": int(cfg.seed), "checks": len(records)},
+        params={"seed": c.seed, "checks": len(records)},
         notes=notes,
     )
