@@ -165,16 +165,16 @@ def check_binary_intercept(cls: Any) -> Outcome:
 def check_multinomial(cls: Any) -> Outcome:
     ours, missing = _multinomial(cls)
     if ours is None:
-        return Outcome(True, None, missing)
+        return Outcome(True, None, missing, provided=False)
     return _compare(ours, wine_features(), "coef_ and centred intercept_")
 
 
 def check_probabilities(cls: Any) -> Outcome:
     ours, missing = _multinomial(cls)
     if ours is None:
-        return Outcome(True, None, missing)
+        return Outcome(True, None, missing, provided=False)
     if not hasattr(ours, "predict_proba"):
-        return Outcome(True, None, "predict_proba not provided")
+        return Outcome(True, None, "predict_proba not provided", provided=False)
     X, _ = wine_features()
     P = np.asarray(ours.predict_proba(X.copy()), dtype=np.float64)
     if P.shape != (len(X), 3):

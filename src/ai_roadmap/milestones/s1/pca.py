@@ -162,7 +162,7 @@ def check_round_trip(cls: Any) -> Outcome:
     ours = cls(n_components=X.shape[1])
     ours.fit(X.copy())
     if not hasattr(ours, "inverse_transform"):
-        return Outcome(True, None, "inverse_transform not provided")
+        return Outcome(True, None, "inverse_transform not provided", provided=False)
     back = np.asarray(ours.inverse_transform(ours.transform(X.copy())), dtype=np.float64)
     problem = _shape_problem("inverse_transform(transform(X))", back, X.shape)
     if problem:
