@@ -93,5 +93,5 @@ def test_check_a_binary_only_logreg_passes(roadmap_home: Path, tmp_path: Path) -
     assert "all 5 checks passed" in result.output and "FAIL" not in result.output
     # shapes, multinomial weights and predict_proba: the three multinomial checks
     assert result.output.count("multinomial not provided (fit on 3 classes raised") == 3
-    # the two comparisons it could not make are marked so; the shapes check still checked two classes
+    # the two comparisons it could not make are marked so (the shapes check checked 2 classes)
     assert "(2 optional parts not provided)" in result.output
