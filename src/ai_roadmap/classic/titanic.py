@@ -131,7 +131,7 @@ class TitanicFeatures(TransformerMixin, BaseEstimator):
         self.group_members_ = members
 
     def _group_keys(self, X: pd.DataFrame) -> list[list[tuple[Any, ...]]]:
-        keys = [[("ticket", t)] for t in _ticket(X)]
+        keys: list[list[tuple[Any, ...]]] = [[("ticket", t)] for t in _ticket(X)]
         if self.group_by == "ticket+family":
             surname = X["Name"].astype(object).str.split(",").str[0].str.strip().str.lower()
             for row_keys, name, pclass in zip(keys, surname, X["Pclass"], strict=True):

@@ -97,6 +97,17 @@ def passenger_schema(X: pd.DataFrame) -> dict[str, dict[str, object]]:
     return schema
 
 
+def _save(pipeline: Pipeline, X: pd.DataFrame, out: Path) -> Path:
+    card = ModelCard(
+        name="s0.titanic",
+        task="classification",
+        target="Survived",
+        input_schema=passenger_schema(X),
+        classes=[0, 1],
+    )
+    return save_model(pipeline, out / "model", card)
+
+
 def run(cfg: DictConfig) -> Result:
     c = typed(cfg, Config)
     out = Path(cfg.output_dir)
@@ -110,14 +121,7 @@ def run(cfg: DictConfig) -> Result:
         out / "cv_results.csv", index=False
     )
     pipeline = pipelines[chosen].fit(X, y)
-    card = ModelCard(
-        name="s0.titanic",
-        task="classification",
-        target="Survived",
-        input_schema=passenger_schema(X),
-        classes=[0, 1],
-    )
-    model_path = save_model(pipeline, out / "model", card)
+    model_path = _save(pipeline, X, out)
 
     predictions = pipeline.predict(data.test)
     submission = pd.DataFrame({"PassengerId": data.test["PassengerId"], "Survived": predictions})
