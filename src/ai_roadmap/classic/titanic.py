@@ -1,4 +1,4 @@
-"""s0.titanic — Kaggle Titanic with a scikit-learn pipeline, chosen by cross-validation.
+"""Titanic survival: engineered features, a group rule and the candidate models.
 
 One pipeline per candidate model::
 
@@ -7,12 +7,12 @@ One pipeline per candidate model::
 ``TitanicFeatures`` turns the raw Kaggle columns into engineered features and
 learns every statistic it needs (frequent titles, age medians per title, ticket
 counts, group survival) in ``fit``, so inside cross-validation each statistic
-comes from the training folds only. The candidate chosen by repeated stratified
-K-fold on the 891 training passengers (``cv.rule=one_se``, the default: the
-simplest within one standard error of the best mean; ``best``: the top mean) is
-refitted on all of them, saved with joblib (with its sha256 and
-input schema) and scored once on the 418 test passengers.
-The test labels are read for that single score and for nothing else.
+comes from the training folds only. :func:`select_model` scores every candidate
+on the same repeated stratified K-fold splits and :func:`choose` picks one by
+the best mean or by the one-standard-error rule.
+
+A saved pipeline names this module's classes, and a service unpickling it imports
+this module: it imports nothing at module top beyond NumPy, pandas and scikit-learn.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,15 +37,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
 
-from ai_roadmap.datasets.titanic import load_titanic
-
-if TYPE_CHECKING:  # the service unpickles this module's transformer: keep its imports light
-    from omegaconf import DictConfig
+if TYPE_CHECKING:
     from rich.progress import Progress
-from ai_roadmap.artifacts import ModelCard, infer_input_schema, save_model
-from ai_roadmap.result import Result
-
-DATASET = "titanic (kaggle train 891; test 418 labelled via titanic3)"
 
 # Unambiguous spellings of the same title; everything else is decided by frequency in fit.
 TITLE_ALIASES = {"Mlle": "Miss", "Ms": "Miss", "Mme": "Mrs"}
@@ -139,7 +131,7 @@ class TitanicFeatures(TransformerMixin, BaseEstimator):
         self.group_members_ = members
 
     def _group_keys(self, X: pd.DataFrame) -> list[list[tuple[Any, ...]]]:
-        keys = [[("ticket", t)] for t in _ticket(X)]
+        keys: list[list[tuple[Any, ...]]] = [[("ticket", t)] for t in _ticket(X)]
         if self.group_by == "ticket+family":
             surname = X["Name"].astype(object).str.split(",").str[0].str.strip().str.lower()
             for row_keys, name, pclass in zip(keys, surname, X["Pclass"], strict=True):
@@ -339,88 +331,3 @@ def choose(table: pd.DataFrame, rule: str, n_folds: int) -> str:
         sem = table.loc[table["mean"].idxmax(), "std"] / np.sqrt(n_folds)
         return str(table.loc[table["mean"] >= best - sem, "candidate"].iloc[0])
     raise ValueError(f"unknown selection rule {rule!r}; use best or one_se")
-
-
-# ---------------------------------------------------------------------------
-# Milestone
-# ---------------------------------------------------------------------------
-
-
-def _candidates(cfg: DictConfig) -> dict[str, Pipeline]:
-    from omegaconf import OmegaConf
-
-    models = OmegaConf.to_container(cfg.models, resolve=True)
-    return {
-        name: build_pipeline(
-            build_model(models[name], int(cfg.seed)),
-            rare_min_count=int(cfg.features.rare_min_count),
-            group_by=str(cfg.features.group_by),
-            exclude=tuple(cfg.features.exclude),
-        )
-        for name in cfg.candidates
-    }
-
-
-def passenger_schema(X: pd.DataFrame) -> dict[str, dict[str, object]]:
-    """Input schema for serving: the raw Kaggle columns; any positive PassengerId.
-
-    The pipeline reads ``PassengerId`` to recognise passengers it was fitted on
-    (their group features leave themselves out); a new passenger has a new id.
-    """
-    schema = infer_input_schema(X)
-    schema["PassengerId"] = {"type": "integer", "min": 1, "max": 10**9, "nullable": False}
-    return schema
-
-
-def run(cfg: DictConfig) -> Result:
-    out = Path(cfg.output_dir)
-    data = load_titanic()
-    X, y = data.train.drop(columns="Survived"), data.train["Survived"].astype(int)
-    folds, repeats = int(cfg.cv.folds), int(cfg.cv.repeats)
-    candidates = _candidates(cfg)
-    table = select_model(candidates, X, y, folds, repeats, int(cfg.seed), cfg.get("n_jobs"))
-    chosen = choose(table, str(cfg.cv.rule), folds * repeats)
-    table.sort_values("mean", ascending=False, kind="stable").to_csv(
-        out / "cv_results.csv", index=False
-    )
-    pipeline = candidates[chosen].fit(X, y)
-    card = ModelCard(
-        name="s0.titanic",
-        task="classification",
-        target="Survived",
-        input_schema=passenger_schema(X),
-        classes=[0, 1],
-    )
-    model_path = save_model(pipeline, out / "model", card)
-
-    predictions = pipeline.predict(data.test)
-    submission = pd.DataFrame({"PassengerId": data.test["PassengerId"], "Survived": predictions})
-    submission.to_csv(out / "submission.csv", index=False)
-    # the one and only use of the test labels: nothing above has seen them
-    test_accuracy = float((predictions == data.test_labels.to_numpy()).mean())
-
-    cv = table.set_index("candidate").loc[chosen]
-    return Result(
-        metrics={
-            "test_accuracy": test_accuracy,
-            "cv_accuracy_mean": float(cv["mean"]),
-            "cv_accuracy_std": float(cv["std"]),
-            "n_train": float(len(X)),
-            "n_test": float(len(data.test)),
-        },
-        dataset=DATASET,
-        proxy=False,
-        artifacts={
-            "submission.csv": out / "submission.csv",
-            "cv_results.csv": out / "cv_results.csv",
-        },
-        model_path=model_path,
-        params={"chosen_model": chosen},
-        notes=[
-            f"{chosen} chosen ({cfg.cv.rule} rule) by {folds}-fold x {repeats} stratified CV "
-            f"on the 891 training passengers among {', '.join(candidates)}",
-            f"{chosen}: CV accuracy {cv['mean']:.4f} ± {cv['std']:.4f} (mean ± std over "
-            f"{folds * repeats} folds); accuracy {test_accuracy:.4f} on the 418 test passengers",
-            f"data: {data.source}",
-        ],
-    )

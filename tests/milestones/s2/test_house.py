@@ -1,4 +1,4 @@
-"""s2.house at smoke scale, called directly on the pulled House Prices data."""
+"""s2.house: the submission file's checks, and a smoke run on the pulled House Prices data."""
 
 from __future__ import annotations
 
@@ -9,13 +9,24 @@ import pandas as pd
 import pytest
 
 from ai_roadmap.artifacts import load_model
-from ai_roadmap.classic.house import run
 from ai_roadmap.config import compose
 from ai_roadmap.datasets.house import load_house_prices
+from ai_roadmap.milestones.s2.house import run, write_submission
 
-pytestmark = [pytest.mark.data, pytest.mark.slow]
+NAN = float("nan")
 
 
+def test_submission_refuses_bad_prices(tmp_path: Path) -> None:
+    ids = pd.Series([1461, 1462])
+    write_submission(ids, np.array([1e5, 2e5]), tmp_path / "ok.csv")
+    assert (tmp_path / "ok.csv").read_text().splitlines()[0] == "Id,SalePrice"
+    for bad in ([1e5, NAN], [1e5, 0.0], [1e5, -3.0]):
+        with pytest.raises(ValueError, match="non-positive"):
+            write_submission(ids, np.array(bad), tmp_path / "bad.csv")
+
+
+@pytest.mark.data
+@pytest.mark.slow
 def test_smoke_run_scores_submits_and_saves_a_servable_model(
     roadmap_home: Path, data_home: Path, tmp_path: Path
 ) -> None:

@@ -16,12 +16,24 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from omegaconf import DictConfig
 
+from ai_roadmap.config import typed
 from ai_roadmap.result import Result
+
+
+@dataclass(frozen=True)
+class Config:
+    """``conf/s0.ci``: what ``ruff check`` and ``pytest`` are run on."""
+
+    lint_paths: tuple[str, ...]
+    test_paths: tuple[str, ...]
+    test_markers: str | None = None  # a pytest ``-m`` expression; None runs every test
+    seed: int = 0  # the runner seeds every run; nothing here is random
 
 
 def source_root() -> Path | None:
@@ -52,12 +64,14 @@ def _step(command: list[str], root: Path) -> tuple[bool, float, str]:
 
 
 def run(cfg: DictConfig) -> Result:
+    c = typed(cfg, Config)
+    out = Path(cfg.output_dir)
     root = source_root()
     if root is None:
         return Result(metrics={}, dataset="none", not_measured="needs the source checkout")
     ok, detail = workflow_ok(root)
     outcomes = {"workflow": (ok, 0.0, detail)}
-    outcomes["lint"] = _step([sys.executable, "-m", "ruff", "check", *cfg.lint_paths], root)
+    outcomes["lint"] = _step([sys.executable, "-m", "ruff", "check", *c.lint_paths], root)
     outcomes["unit_tests"] = _step(
         [
             sys.executable,
@@ -66,15 +80,15 @@ def run(cfg: DictConfig) -> Result:
             "-q",
             "-p",
             "no:cacheprovider",
-            *(["-m", str(cfg.test_markers)] if cfg.get("test_markers") else []),
-            *cfg.test_paths,
+            *(["-m", c.test_markers] if c.test_markers else []),
+            *c.test_paths,
         ],
         root,
     )
     passed = sum(ok for ok, _, _ in outcomes.values())
     metrics = {"ci_steps_passed": float(passed), "ci_steps_failed": float(len(outcomes) - passed)}
     metrics.update({f"{name}_s": round(took, 2) for name, (_, took, _) in outcomes.items()})
-    report = Path(cfg.output_dir) / "ci_steps.txt"
+    report = out / "ci_steps.txt"
     report.write_text(
         "".join(f"{n}: {'pass' if ok else 'FAIL'} ({d})\n" for n, (ok, _, d) in outcomes.items())
     )
