@@ -2,10 +2,13 @@
 
 A load test is a list of :class:`Scenario` — ``batch_size`` records per request to
 one model, at a number of Gunicorn workers, over ``connections`` connections with
-or without keep-alive. :func:`run_load_test` starts one real server per worker
-count (:mod:`ai_roadmap.serving.server`), checks one prediction from every model,
-then drives each scenario with wrk (:mod:`ai_roadmap.serving.wrk`, a closed loop)
-and reads how the CPU time split between the workers.
+or without keep-alive — usually written as :class:`ScenarioSpec` entries of a
+config (one entry, several worker counts) inside :class:`LoadTestOptions`.
+:func:`run_load_test` starts one real server per worker count
+(:mod:`ai_roadmap.serving.server`), checks one prediction from every model, then
+drives each scenario with wrk (:mod:`ai_roadmap.serving.wrk`, a closed loop) and
+reads how the CPU time split between the workers. :func:`load_metrics` flattens
+the results into ``<figure>_<scenario>_<workers>w`` metrics.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ai_roadmap.errors import RoadmapError
@@ -56,6 +59,45 @@ class Scenario:
             return "/healthz"
         suffix = "/batch" if self.batch_size > 1 else ""
         return f"/v1/{self.model}/predict{suffix}"
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """One configured load, run at each of ``workers`` (a :class:`Scenario` per count)."""
+
+    name: str
+    batch_size: int  # records per request; 0: GET /healthz
+    workers: tuple[int, ...]
+    connections: int | None = None  # None: the run's default
+    keep_alive: bool = True
+
+
+@dataclass(frozen=True)
+class LoadTestOptions:
+    """A whole load test: the model hit, wrk's settings, the scenarios and the server's env.
+
+    ``connections`` is wrk's ``-c`` unless a scenario sets its own; ``env`` adds
+    variables to the server's environment (the Dockerfile's thread limits, for one).
+    """
+
+    model: str
+    duration_s: float  # wrk -d, per scenario
+    connections: int
+    scenarios: tuple[ScenarioSpec, ...]
+    threads: int = 1  # wrk -t
+    ready_timeout_s: float = 120.0  # Gunicorn start + model load, per server
+    env: dict[str, int | str] = field(default_factory=dict)
+
+
+def scenarios_of(options: LoadTestOptions) -> list[Scenario]:
+    """Every configured entry at each of its worker counts, in the configured order."""
+    return [
+        Scenario(
+            spec.name, options.model, spec.batch_size, workers, spec.connections, spec.keep_alive
+        )
+        for spec in options.scenarios
+        for workers in spec.workers
+    ]
 
 
 @dataclass
@@ -178,25 +220,20 @@ def probe_models(url: str, settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def run_load_test(
-    settings: Settings,
-    scenarios: list[Scenario],
-    duration_s: float,
-    connections: int,
-    threads: int = 1,
-    ready_timeout_s: float = 120.0,
-    python: str | None = None,
-    extra_env: dict[str, str] | None = None,
+    settings: Settings, options: LoadTestOptions, python: str | None = None
 ) -> LoadTestRun:
     """Every scenario, with one server per worker count (started, probed, loaded, stopped).
 
-    ``connections`` is wrk's ``-c`` unless a scenario sets its own.
+    ``python`` is the interpreter whose environment serves (default: this one).
     """
     from ai_roadmap.artifacts import read_card
 
     wrk_binary()
+    scenarios = scenarios_of(options)
+    env = {name: str(value) for name, value in options.env.items()}
     run = LoadTestRun([], {}, {})
     for workers in sorted({s.workers for s in scenarios}):
-        with running_server(settings, workers, python, ready_timeout_s, extra_env) as server:
+        with running_server(settings, workers, python, options.ready_timeout_s, env) as server:
             run.ready_s[workers] = round(server.ready_s, 2)
             run.probes = probe_models(server.url, settings)
             for scenario in (s for s in scenarios if s.workers == workers):
@@ -205,10 +242,12 @@ def run_load_test(
                     card = read_card(settings.model_dir / scenario.model)
                     record = example_record(scenario.model, card.input_schema)
                     body = request_body(record, scenario.batch_size)
-                clients = scenario.connections or connections
+                clients = scenario.connections or options.connections
                 before = worker_cpu_seconds(server.pid)
                 url = server.url + scenario.path
-                stats = run_wrk(url, body, duration_s, clients, threads, scenario.keep_alive)
+                stats = run_wrk(
+                    url, body, options.duration_s, clients, options.threads, scenario.keep_alive
+                )
                 share = busiest_share(before, worker_cpu_seconds(server.pid))
                 run.results.append(summarise(scenario, stats, clients, share))
     return run
@@ -216,3 +255,21 @@ def run_load_test(
 
 def as_rows(results: list[LoadResult]) -> list[dict[str, Any]]:
     return [asdict(r) for r in results]
+
+
+def load_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """``rps_<scenario>_<w>w``, ``p50_ms_…``, ``p99_ms_…``, ``errors_…``, and ``errors`` (sum).
+
+    ``busiest_worker_share_…`` where there are several workers (1/workers is an even
+    split) and ``records_per_s_…`` where a request carries several records.
+    """
+    metrics: dict[str, float] = {"errors": float(sum(r["errors"] for r in rows))}
+    for row in rows:
+        key = f"{row['scenario']}_{row['workers']}w"
+        for name in ("rps", "p50_ms", "p99_ms", "errors"):
+            metrics[f"{name}_{key}"] = float(row[name])
+        if row["workers"] > 1:
+            metrics[f"busiest_worker_share_{key}"] = float(row["busiest_worker_share"])
+        if row["batch_size"] > 1:
+            metrics[f"records_per_s_{key}"] = float(row["records_per_s"])
+    return metrics

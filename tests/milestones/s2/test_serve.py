@@ -1,4 +1,4 @@
-"""s2.serve: the metrics and the bar note, the smoke run on a freshly trained Titanic."""
+"""s2.serve: the bar note, the configured scenarios, the smoke run on a freshly trained Titanic."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
 
 from ai_roadmap.catalog import load_catalog
-from ai_roadmap.config import compose
+from ai_roadmap.config import compose, typed
 from ai_roadmap.errors import RoadmapError
 from ai_roadmap.milestones.s2 import serve as milestone
+from ai_roadmap.serving.loadtest import load_metrics, scenarios_of
 
 # ── the pieces ────────────────────────────────────────────────────────────────
 
@@ -23,11 +23,11 @@ def test_load_metrics_and_the_bar_note() -> None:
         {"scenario": "batch32", "workers": 2, "batch_size": 32, "rps": 50.0, "p50_ms": 40.0}
         | {"p99_ms": 90.0, "errors": 2, "records_per_s": 1600.0, "busiest_worker_share": 0.9},
     ]
-    metrics = milestone.load_metrics(rows)
+    metrics = load_metrics(rows)
     assert metrics["rps_single_2w"] == 1200.0 and metrics["p99_ms_batch32_2w"] == 90.0
     assert metrics["records_per_s_batch32_2w"] == 1600.0 and metrics["errors"] == 2.0
     assert metrics["busiest_worker_share_batch32_2w"] == 0.9
-    bars = OmegaConf.create({"rps_single_2w": 1000, "p99_ms_single_2w": 20})
+    bars = milestone.Bars(rps_single_2w=1000.0, p99_ms_single_2w=20.0)
     assert "meets it" in (milestone.bar_note(metrics, bars) or "")
     metrics["p99_ms_single_2w"] = 25.0
     assert "misses it" in (milestone.bar_note(metrics, bars) or "")
@@ -82,7 +82,7 @@ def test_smoke_serves_the_trained_titanic_under_load(
 
 
 def test_quick_scenarios_cover_the_issue_at_one_and_two_workers() -> None:
-    scenarios = milestone.scenarios_from(compose("s2.serve", "quick"))
+    scenarios = scenarios_of(typed(compose("s2.serve", "quick"), milestone.Config).loadtest)
     keys = {(s.name, s.workers, s.batch_size, s.connections) for s in scenarios}
     assert {("single", 1, 1, None), ("single", 2, 1, None)} <= keys
     assert {("batch32", 1, 32, None), ("batch32", 2, 32, None)} <= keys
