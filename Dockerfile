@@ -21,7 +21,7 @@ RUN python -m venv /venv \
  && python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['serve']))" > /tmp/serve.txt \
  && /venv/bin/pip install --no-cache-dir --no-compile -r /tmp/serve.txt \
  && /venv/bin/pip install --no-cache-dir --no-compile --no-deps /src \
- && /venv/bin/python -c "from ai_roadmap.milestones.s2.serve import prune_venv; prune_venv('/venv')"
+ && /venv/bin/python -c "from ai_roadmap.serving.venv import prune_venv; prune_venv('/venv')"
 # exported by `roadmap serve --export-only` (model.joblib, model_card.json, VERSION per model)
 COPY build/models/ /models/
 ARG MODELS=titanic,churn,house

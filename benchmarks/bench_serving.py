@@ -18,10 +18,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ai_roadmap.config import compose
+from ai_roadmap.config import compose, typed
 from ai_roadmap.errors import RoadmapError
-from ai_roadmap.milestones.s2.serve import load_test
 from ai_roadmap.serving.export import export_champions
+from ai_roadmap.serving.loadtest import LoadTestOptions, run_load_test
 from ai_roadmap.settings import Settings, get_settings
 
 COLUMNS = ("scenario", "workers", "batch_size", "connections", "keep_alive", "rps")
@@ -51,10 +51,10 @@ def _export_titanic(settings: Settings, scratch: Path) -> tuple[Settings, str]:
 
 
 def run() -> list[dict[str, Any]]:
-    cfg = compose("s2.serve", "quick")
+    options = typed(compose("s2.serve", "quick").loadtest, LoadTestOptions, "loadtest.")
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as scratch:
         settings, model = _export_titanic(get_settings(), Path(scratch))
-        result = load_test(cfg, settings)
+        result = run_load_test(settings, options)
     load = os.getloadavg()[0]
     rows = []
     for r in result.results:

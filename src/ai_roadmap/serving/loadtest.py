@@ -1,42 +1,28 @@
-"""Load-test the prediction service: a real Gunicorn server, driven by ``wrk`` from outside.
+"""Load-test the prediction service: scenarios, one server per worker count, wrk's figures.
 
-The server is what ``roadmap serve`` runs (Gunicorn + ``uvicorn_worker.UvicornWorker``
-over ``create_app()``), started as a child in its own process group on
-127.0.0.1 and a free port, and always stopped by killing that group. The load
-comes from a second process, ``wrk`` (Debian package ``wrk``), for a bounded
-time over a bounded number of keep-alive connections; a small Lua script sets
-the POST body and prints wrk's own summary as one JSON line.
-
-wrk is a closed loop: each connection sends its next request when the previous
-answer arrives, so with ``c`` connections the mean latency is about
-``c / throughput`` (Little's law, ``L = λ W``) and a slow server is offered less
-load than an open-loop client would offer it (coordinated omission).
+A load test is a list of :class:`Scenario` — ``batch_size`` records per request to
+one model, at a number of Gunicorn workers, over ``connections`` connections with
+or without keep-alive — usually written as :class:`ScenarioSpec` entries of a
+config (one entry, several worker counts) inside :class:`LoadTestOptions`.
+:func:`run_load_test` starts one real server per worker count
+(:mod:`ai_roadmap.serving.server`), checks one prediction from every model, then
+drives each scenario with wrk (:mod:`ai_roadmap.serving.wrk`, a closed loop) and
+reads how the CPU time split between the workers. :func:`load_metrics` flattens
+the results into ``<figure>_<scenario>_<workers>w`` metrics.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ai_roadmap.errors import RoadmapError
+from ai_roadmap.serving.server import busiest_share, running_server, worker_cpu_seconds
+from ai_roadmap.serving.wrk import run_wrk, wrk_binary
 from ai_roadmap.settings import Settings
-
-HOST = "127.0.0.1"  # load tests never leave the loopback interface
 
 # Kaggle test passenger 892 (test.csv, first row): a realistic record for the Titanic model.
 EXAMPLE_RECORDS: dict[str, dict[str, Any]] = {
@@ -54,18 +40,6 @@ EXAMPLE_RECORDS: dict[str, dict[str, Any]] = {
         "Embarked": "Q",
     }
 }
-
-# wrk's done() hook sees the whole run; latency:percentile() is in microseconds.
-_WRK_DONE = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRKJSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, ' ..
-    '"mean_us": %.1f, "non_2xx": %d, "connect": %d, "read": %d, "write": %d, "timeout": %d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    latency.mean, e.status, e.connect, e.read, e.write, e.timeout))
-end
-"""
 
 
 @dataclass(frozen=True)
@@ -85,6 +59,45 @@ class Scenario:
             return "/healthz"
         suffix = "/batch" if self.batch_size > 1 else ""
         return f"/v1/{self.model}/predict{suffix}"
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """One configured load, run at each of ``workers`` (a :class:`Scenario` per count)."""
+
+    name: str
+    batch_size: int  # records per request; 0: GET /healthz
+    workers: tuple[int, ...]
+    connections: int | None = None  # None: the run's default
+    keep_alive: bool = True
+
+
+@dataclass(frozen=True)
+class LoadTestOptions:
+    """A whole load test: the model hit, wrk's settings, the scenarios and the server's env.
+
+    ``connections`` is wrk's ``-c`` unless a scenario sets its own; ``env`` adds
+    variables to the server's environment (the Dockerfile's thread limits, for one).
+    """
+
+    model: str
+    duration_s: float  # wrk -d, per scenario
+    connections: int
+    scenarios: tuple[ScenarioSpec, ...]
+    threads: int = 1  # wrk -t
+    ready_timeout_s: float = 120.0  # Gunicorn start + model load, per server
+    env: dict[str, int | str] = field(default_factory=dict)
+
+
+def scenarios_of(options: LoadTestOptions) -> list[Scenario]:
+    """Every configured entry at each of its worker counts, in the configured order."""
+    return [
+        Scenario(
+            spec.name, options.model, spec.batch_size, workers, spec.connections, spec.keep_alive
+        )
+        for spec in options.scenarios
+        for workers in spec.workers
+    ]
 
 
 @dataclass
@@ -107,143 +120,6 @@ class LoadResult:
     connections: int
     keep_alive: bool
     busiest_worker_share: float  # CPU share of the busiest worker: 1/workers is even
-
-
-# ── the server ────────────────────────────────────────────────────────────────
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def gunicorn_command(python: str, workers: int, port: int) -> list[str]:
-    """The command ``roadmap serve`` execs, bound to 127.0.0.1."""
-    return [
-        python, "-m", "gunicorn",
-        "-k", "uvicorn_worker.UvicornWorker",
-        "-w", str(workers),
-        "-b", f"{HOST}:{port}",
-        "--graceful-timeout", "5",
-        "ai_roadmap.serving.app:create_app()",
-    ]  # fmt: skip
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's process group, then SIGKILL what is left after 10 s."""
-    for sig, wait_s in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(timeout=wait_s)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    with contextlib.suppress(ProcessLookupError):  # a worker that outlived its master
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float) -> float:
-    """Seconds until ``GET /readyz`` answers 200; a :class:`RoadmapError` if it never does."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout_s:
-        if process.poll() is not None:
-            raise RoadmapError(f"the server exited with {process.returncode}:\n{_tail(log)}")
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return time.perf_counter() - started
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise RoadmapError(f"the server was not ready after {timeout_s:.0f} s:\n{_tail(log)}")
-
-
-@dataclass
-class Server:
-    url: str
-    ready_s: float
-    pid: int  # the Gunicorn master; its children are the workers
-
-
-@contextmanager
-def running_server(
-    settings: Settings,
-    workers: int,
-    python: str | None = None,
-    ready_timeout_s: float = 120.0,
-    extra_env: dict[str, str] | None = None,
-) -> Iterator[Server]:
-    """Start Gunicorn over ``settings.model_dir``; yields its URL, seconds to ready and pid.
-
-    ``python`` is the interpreter whose environment serves (default: this one);
-    the child runs in a scratch folder so that only installed code is imported.
-    ``extra_env`` adds variables (the Dockerfile's thread limits, for one).
-    """
-    with tempfile.TemporaryDirectory(prefix="roadmap-serve-") as scratch:
-        port = free_port()
-        metrics_dir = Path(scratch) / "prometheus"
-        metrics_dir.mkdir()
-        env = dict(
-            os.environ,
-            ROADMAP_SERVE_MODELS=settings.serve_models,
-            ROADMAP_SERVE_MODEL_DIR=str(settings.model_dir),
-            ROADMAP_SERVE_MAX_BATCH=str(settings.serve_max_batch),
-            PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
-            **(extra_env or {}),
-        )
-        log = Path(scratch) / "server.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                gunicorn_command(python or sys.executable, workers, port),
-                cwd=scratch,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: killpg stops every worker
-            )
-        try:
-            url = f"http://{HOST}:{port}"
-            yield Server(url, wait_ready(url, process, log, ready_timeout_s), process.pid)
-        finally:
-            stop_server(process)
-
-
-def worker_cpu_seconds(master_pid: int) -> dict[int, float]:
-    """User + system CPU seconds of each Gunicorn worker so far."""
-    import psutil
-
-    seconds = {}
-    for child in psutil.Process(master_pid).children():
-        try:
-            times = child.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        seconds[child.pid] = times.user + times.system
-    return seconds
-
-
-def busiest_share(before: dict[int, float], after: dict[int, float]) -> float:
-    """The largest worker's share of the CPU spent between two samples.
-
-    Keep-alive connections stay with the worker that accepted them, so with few
-    connections one worker can carry the whole load while the other idles.
-    """
-    spent = [after[pid] - before.get(pid, 0.0) for pid in after]
-    total = sum(spent)
-    return round(max(spent) / total, 3) if total > 0 else 0.0
 
 
 # ── requests ──────────────────────────────────────────────────────────────────
@@ -285,77 +161,7 @@ def post_json(url: str, body: str, timeout_s: float = 30.0) -> tuple[int, dict[s
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-# ── wrk ───────────────────────────────────────────────────────────────────────
-
-
-def wrk_binary() -> str:
-    """The wrk executable, or a one-line error naming the install command."""
-    found = shutil.which("wrk")
-    if found is None:
-        raise RoadmapError("wrk is not installed; run `apt-get install -y wrk` (Debian package)")
-    return found
-
-
-def wrk_script(body: str | None, keep_alive: bool = True) -> str:
-    """Lua for wrk: POST ``body`` as JSON (GET when None), and print the summary as JSON.
-
-    Without keep-alive every request opens a connection, so each one goes to
-    whichever worker accepts first (an idle one: a busy worker's event loop is
-    inside the model call).
-    """
-    lines = [] if keep_alive else ['wrk.headers["Connection"] = "close"']
-    if body is not None:
-        if "]==]" in body:
-            raise ValueError("the body may not contain the Lua long-string closer ]==]")
-        lines += [
-            'wrk.method = "POST"',
-            'wrk.headers["Content-Type"] = "application/json"',
-            f"wrk.body = [==[{body}]==]",
-        ]
-    return "\n".join(lines) + "\n" + _WRK_DONE
-
-
-def parse_wrk(output: str) -> dict[str, float]:
-    """The ``WRKJSON`` line printed by :data:`_WRK_DONE`, as numbers."""
-    for line in output.splitlines():
-        if line.startswith("WRKJSON "):
-            return {k: float(v) for k, v in json.loads(line.removeprefix("WRKJSON ")).items()}
-    raise RoadmapError(f"wrk printed no summary:\n{output[-2000:]}")
-
-
-def run_wrk(
-    url: str,
-    body: str | None,
-    duration_s: float,
-    connections: int,
-    threads: int,
-    keep_alive: bool = True,
-) -> dict[str, float]:
-    """Drive ``url`` for ``duration_s`` seconds and return wrk's summary."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(wrk_script(body, keep_alive))
-        script = handle.name
-    command = [
-        wrk_binary(),
-        f"-t{threads}",
-        f"-c{connections}",
-        f"-d{max(1, round(duration_s))}s",
-        "--timeout",
-        "10s",
-        "--latency",
-        "-s",
-        script,
-        url,
-    ]
-    try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=duration_s + 60, check=False
-        )
-    finally:
-        os.unlink(script)
-    if done.returncode != 0:
-        raise RoadmapError(f"wrk failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-    return parse_wrk(done.stdout)
+# ── results ──────────────────────────────────────────────────────────────────
 
 
 def summarise(
@@ -414,25 +220,20 @@ def probe_models(url: str, settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def run_load_test(
-    settings: Settings,
-    scenarios: list[Scenario],
-    duration_s: float,
-    connections: int,
-    threads: int = 1,
-    ready_timeout_s: float = 120.0,
-    python: str | None = None,
-    extra_env: dict[str, str] | None = None,
+    settings: Settings, options: LoadTestOptions, python: str | None = None
 ) -> LoadTestRun:
     """Every scenario, with one server per worker count (started, probed, loaded, stopped).
 
-    ``connections`` is wrk's ``-c`` unless a scenario sets its own.
+    ``python`` is the interpreter whose environment serves (default: this one).
     """
     from ai_roadmap.artifacts import read_card
 
     wrk_binary()
+    scenarios = scenarios_of(options)
+    env = {name: str(value) for name, value in options.env.items()}
     run = LoadTestRun([], {}, {})
     for workers in sorted({s.workers for s in scenarios}):
-        with running_server(settings, workers, python, ready_timeout_s, extra_env) as server:
+        with running_server(settings, workers, python, options.ready_timeout_s, env) as server:
             run.ready_s[workers] = round(server.ready_s, 2)
             run.probes = probe_models(server.url, settings)
             for scenario in (s for s in scenarios if s.workers == workers):
@@ -441,10 +242,12 @@ def run_load_test(
                     card = read_card(settings.model_dir / scenario.model)
                     record = example_record(scenario.model, card.input_schema)
                     body = request_body(record, scenario.batch_size)
-                clients = scenario.connections or connections
+                clients = scenario.connections or options.connections
                 before = worker_cpu_seconds(server.pid)
                 url = server.url + scenario.path
-                stats = run_wrk(url, body, duration_s, clients, threads, scenario.keep_alive)
+                stats = run_wrk(
+                    url, body, options.duration_s, clients, options.threads, scenario.keep_alive
+                )
                 share = busiest_share(before, worker_cpu_seconds(server.pid))
                 run.results.append(summarise(scenario, stats, clients, share))
     return run
@@ -452,3 +255,21 @@ def run_load_test(
 
 def as_rows(results: list[LoadResult]) -> list[dict[str, Any]]:
     return [asdict(r) for r in results]
+
+
+def load_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """``rps_<scenario>_<w>w``, ``p50_ms_…``, ``p99_ms_…``, ``errors_…``, and ``errors`` (sum).
+
+    ``busiest_worker_share_…`` where there are several workers (1/workers is an even
+    split) and ``records_per_s_…`` where a request carries several records.
+    """
+    metrics: dict[str, float] = {"errors": float(sum(r["errors"] for r in rows))}
+    for row in rows:
+        key = f"{row['scenario']}_{row['workers']}w"
+        for name in ("rps", "p50_ms", "p99_ms", "errors"):
+            metrics[f"{name}_{key}"] = float(row[name])
+        if row["workers"] > 1:
+            metrics[f"busiest_worker_share_{key}"] = float(row["busiest_worker_share"])
+        if row["batch_size"] > 1:
+            metrics[f"records_per_s_{key}"] = float(row["records_per_s"])
+    return metrics

@@ -1,4 +1,4 @@
-"""s2.serve: the load-test pieces on their own, then the smoke run on a freshly trained Titanic."""
+"""s2.serve: the bar note, the configured scenarios, the smoke run on a freshly trained Titanic."""
 
 from __future__ import annotations
 
@@ -6,107 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
 
 from ai_roadmap.catalog import load_catalog
-from ai_roadmap.config import compose
+from ai_roadmap.config import compose, typed
 from ai_roadmap.errors import RoadmapError
 from ai_roadmap.milestones.s2 import serve as milestone
-from ai_roadmap.serving.loadtest import (
-    Scenario,
-    example_record,
-    parse_wrk,
-    request_body,
-    wrk_script,
-)
-from ai_roadmap.serving.schemas import request_model
-
-WRK_LINE = (
-    'WRKJSON {"requests": 200, "duration_us": 2000000, "p50_us": 1500, "p99_us": 9000, '
-    '"mean_us": 2000.5, "non_2xx": 3, "connect": 0, "read": 1, "write": 0, "timeout": 0}'
-)
-
+from ai_roadmap.serving.loadtest import load_metrics, scenarios_of
 
 # ── the pieces ────────────────────────────────────────────────────────────────
-
-
-def test_parse_wrk_reads_the_summary_line_among_wrks_report() -> None:
-    stats = parse_wrk("Running 2s test @ http://127.0.0.1:1/x\n" + WRK_LINE + "\nRequests/sec: 100")
-    assert stats["requests"] == 200 and stats["p99_us"] == 9000 and stats["non_2xx"] == 3
-    with pytest.raises(RoadmapError, match="no summary"):
-        parse_wrk("Requests/sec: 100\n")
-
-
-def test_summary_counts_http_and_socket_errors() -> None:
-    from ai_roadmap.serving.loadtest import busiest_share, summarise
-
-    assert busiest_share({1: 1.0, 2: 1.0}, {1: 4.0, 2: 2.0}) == 0.75
-    assert busiest_share({}, {1: 0.0, 2: 0.0}) == 0.0
-
-    row = summarise(Scenario("single", "titanic", 1, 2), parse_wrk(WRK_LINE), connections=4)
-    assert (row.rps, row.p50_ms, row.p99_ms) == (100.0, 1.5, 9.0)
-    assert (row.non_2xx, row.socket_errors, row.errors) == (3, 1, 4)
-
-
-def test_wrk_script_posts_the_body_or_gets() -> None:
-    post = wrk_script('{"a": 1}')
-    assert 'wrk.method = "POST"' in post and 'wrk.body = [==[{"a": 1}]==]' in post
-    assert "wrk.method" not in wrk_script(None) and "WRKJSON" in wrk_script(None)
-    assert "Connection" not in post
-    assert 'wrk.headers["Connection"] = "close"' in wrk_script('{"a": 1}', keep_alive=False)
-    with pytest.raises(ValueError):
-        wrk_script('{"a": "]==]"}')
-
-
-def test_scenario_paths() -> None:
-    assert Scenario("s", "titanic", 1, 1).path == "/v1/titanic/predict"
-    assert Scenario("b", "titanic", 32, 1).path == "/v1/titanic/predict/batch"
-    assert Scenario("h", "titanic", 0, 1).path == "/healthz"
-
-
-def test_generated_record_passes_the_request_schema() -> None:
-    schema = {
-        "1stFlrSF": {"type": "integer", "min": -10.0, "max": 30.0, "nullable": False},
-        "LotArea": {"type": "number", "min": 0.5, "max": 2.5, "nullable": True},
-        "Street": {"type": "category", "categories": ["Grvl", "Pave"], "nullable": False},
-        "Note": {"type": "string", "nullable": False},
-    }
-    record = example_record("house", schema)
-    assert record == {"1stFlrSF": 10, "LotArea": 1.5, "Street": "Grvl", "Note": "x"}
-    request_model("house", schema).model_validate(record)
-    batch = json.loads(request_body(record, 3))
-    assert batch == {"records": [record] * 3}
-
-
-def test_prune_venv_keeps_code_and_drops_tooling_tests_and_bytecode(tmp_path: Path) -> None:
-    site = tmp_path / "lib" / "python3.11" / "site-packages"
-    keep = [site / "numpy" / "core.py", site / "numpy" / "testing" / "__init__.py"]
-    keep.append(site / "swagger_ui_bundle" / "vendor" / "swagger-ui-bundle.js")
-    drop = [
-        site / "pip" / "__init__.py",
-        site / "pip-26.0.dist-info" / "METADATA",
-        site / "setuptools" / "__init__.py",
-        site / "distutils-precedence.pth",
-        site / "numpy" / "tests" / "test_core.py",
-        site / "numpy" / "__pycache__" / "core.cpython-311.pyc",
-        site / "swagger_ui_bundle" / "vendor" / "swagger-ui-bundle.js.map",
-        tmp_path / "bin" / "pip3",
-    ]
-    for path in keep + drop:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("x")
-    milestone.prune_venv(tmp_path)
-    assert all(p.exists() for p in keep)
-    assert not any(p.exists() for p in drop)
-    assert not (site / "numpy" / "tests").exists() and not (site / "pip").exists()
-
-
-def test_serve_requirements_hold_no_training_stack() -> None:
-    requirements, source = milestone.serve_requirements()
-    names = {r.split(">")[0].split("=")[0].split("[")[0].strip().lower() for r in requirements}
-    assert {"fastapi", "gunicorn", "uvicorn-worker", "scikit-learn", "lightgbm"} <= names
-    assert not names & {"torch", "mlflow", "optuna", "hydra-core", "matplotlib", "pyarrow"}
-    assert source
 
 
 def test_load_metrics_and_the_bar_note() -> None:
@@ -116,11 +23,11 @@ def test_load_metrics_and_the_bar_note() -> None:
         {"scenario": "batch32", "workers": 2, "batch_size": 32, "rps": 50.0, "p50_ms": 40.0}
         | {"p99_ms": 90.0, "errors": 2, "records_per_s": 1600.0, "busiest_worker_share": 0.9},
     ]
-    metrics = milestone.load_metrics(rows)
+    metrics = load_metrics(rows)
     assert metrics["rps_single_2w"] == 1200.0 and metrics["p99_ms_batch32_2w"] == 90.0
     assert metrics["records_per_s_batch32_2w"] == 1600.0 and metrics["errors"] == 2.0
     assert metrics["busiest_worker_share_batch32_2w"] == 0.9
-    bars = OmegaConf.create({"rps_single_2w": 1000, "p99_ms_single_2w": 20})
+    bars = milestone.Bars(rps_single_2w=1000.0, p99_ms_single_2w=20.0)
     assert "meets it" in (milestone.bar_note(metrics, bars) or "")
     metrics["p99_ms_single_2w"] = 25.0
     assert "misses it" in (milestone.bar_note(metrics, bars) or "")
@@ -175,7 +82,7 @@ def test_smoke_serves_the_trained_titanic_under_load(
 
 
 def test_quick_scenarios_cover_the_issue_at_one_and_two_workers() -> None:
-    scenarios = milestone.scenarios_from(compose("s2.serve", "quick"))
+    scenarios = scenarios_of(typed(compose("s2.serve", "quick"), milestone.Config).loadtest)
     keys = {(s.name, s.workers, s.batch_size, s.connections) for s in scenarios}
     assert {("single", 1, 1, None), ("single", 2, 1, None)} <= keys
     assert {("batch32", 1, 32, None), ("batch32", 2, 32, None)} <= keys

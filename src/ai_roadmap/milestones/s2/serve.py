@@ -2,190 +2,82 @@
 
 1. Export the ``@champion`` models into a private folder (what ``roadmap serve
    --export-only`` writes before ``docker build``).
-2. Build the serving environment the way the Dockerfile's builder stage does:
-   a fresh venv with only the ``serve`` extra and the project (``--no-deps``),
-   then :func:`prune_venv`. Docker cannot run here, so the image size is an
-   estimate:
+2. Build the serving environment the way the Dockerfile's builder stage does
+   (:mod:`ai_roadmap.serving.venv`): a fresh venv with only the ``serve`` extra
+   and the project (``--no-deps``), then pruned. Docker cannot run here, so the
+   image size is an estimate:
 
        image_size_mb = serving_venv_mb + models_mb + base_image_mb
 
    with ``serving_venv_mb`` and ``models_mb`` measured (``du``-style, MiB) and
    ``base_image_mb`` the configured size of ``python:3.11-slim``.
 3. Load-test the service (:mod:`ai_roadmap.serving.loadtest`) from that venv's
-   interpreter, so the figures are those of the image's environment.
+   interpreter, so the figures are those of the image's environment, and set the
+   issue's bar (single predictions at 2 workers) beside what was measured.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import platform
-import shutil
-import subprocess
-import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from omegaconf import DictConfig
+
+from ai_roadmap.config import typed
 from ai_roadmap.errors import RoadmapError
 from ai_roadmap.result import Result
-
-# Unpickling a pipeline imports the module of each custom transformer
-# (ai_roadmap.classic.titanic, churn_features, house_features): those must import nothing
-# beyond the `serve` extra of pyproject.toml at module top.
-# Installer tooling the running service never imports.
-TOOLING = ("pip", "setuptools", "wheel", "pkg_resources", "_distutils_hack")
-
-
-# ── the serving environment ───────────────────────────────────────────────────
+from ai_roadmap.serving.loadtest import LoadTestOptions
+from ai_roadmap.serving.venv import (
+    build_serving_venv,
+    directory_size_mb,
+    project_root,
+    serve_requirements,
+)
 
 
-def serve_requirements() -> tuple[list[str], str]:
-    """The ``serve`` extra of the installed ``ai-roadmap`` and where it was read."""
-    try:
-        declared = importlib.metadata.requires("ai-roadmap") or []
-    except importlib.metadata.PackageNotFoundError:
-        declared = []
-    serve = []
-    for line in declared:
-        spec, _, marker = line.partition(";")
-        if marker.replace("'", '"').replace(" ", "").find('extra=="serve"') >= 0:
-            serve.append(spec.strip())
-    if not serve:
-        raise RoadmapError("the installed ai-roadmap declares no `serve` extra; reinstall it")
-    return serve, "pyproject.toml [project.optional-dependencies] serve"
+@dataclass(frozen=True)
+class VenvConfig:
+    """Whether to build the serving venv, and the stated size of the base image."""
+
+    build: bool
+    base_image_mb: float
+    base_image_source: str
 
 
-def project_root() -> Path | None:
-    """The source tree holding pyproject.toml (an editable install), else None."""
-    root = Path(__file__).resolve().parents[3]
-    return root if (root / "pyproject.toml").exists() else None
+@dataclass(frozen=True)
+class Bars:
+    """The issue's bar for single predictions at 2 workers."""
+
+    rps_single_2w: float
+    p99_ms_single_2w: float
 
 
-def site_packages(venv: Path) -> Path:
-    found = sorted(venv.glob("lib/python3*/site-packages"))
-    if not found:
-        raise RoadmapError(f"{venv} is not a virtual environment (no lib/python3*/site-packages)")
-    return found[0]
+@dataclass(frozen=True)
+class Config:
+    """conf/s2.serve: the models served, the load test, the venv estimate and the bar."""
+
+    models: tuple[str, ...]  # served names (ai_roadmap.serving.SERVED_MODELS)
+    loadtest: LoadTestOptions
+    venv: VenvConfig
+    bars: Bars
+    seed: int = 0
 
 
-def prune_venv(venv: Path | str) -> None:
-    """Delete what a running service never reads: installer tooling, tests, bytecode, JS maps.
-
-    The image runs with ``PYTHONDONTWRITEBYTECODE=1``: modules compile in memory
-    at import (slower worker start, smaller image). Shared libraries are not
-    stripped: numpy's and scipy's bundled OpenBLAS no longer load once stripped.
-    """
-    venv = Path(venv)
-    site = site_packages(venv)
-    for entry in list(site.iterdir()):
-        stem = entry.name.split("-")[0].lower()
-        if stem in TOOLING or entry.name == "distutils-precedence.pth":
-            _remove(entry)
-    for script in venv.glob("bin/pip*"):
-        script.unlink()
-    for name in ("tests", "__pycache__"):
-        for folder in sorted(site.rglob(name), key=lambda p: len(p.parts)):
-            if folder.is_dir():
-                shutil.rmtree(folder, ignore_errors=True)
-    for source_map in site.rglob("*.js.map"):  # browser debugging aids of the Swagger UI bundle
-        source_map.unlink()
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink()
-
-
-def directory_size_mb(path: Path) -> float:
-    """Disk usage in MiB, as ``du -s`` counts it (allocated blocks, hard links once)."""
-    seen: set[tuple[int, int]] = set()
-    total = 0
-    for root, _, files in os.walk(path):
-        for name in files:
-            stat = os.lstat(os.path.join(root, name))
-            if (stat.st_dev, stat.st_ino) not in seen:
-                seen.add((stat.st_dev, stat.st_ino))
-                total += stat.st_blocks * 512
-    return total / 2**20
-
-
-def _run(command: list[str], what: str, timeout_s: float = 900) -> None:
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
-        raise RoadmapError(f"{what} failed ({done.returncode}): " + " | ".join(tail))
-
-
-def build_serving_venv(dest: Path, requirements: list[str], project: Path) -> Path:
-    """The Dockerfile's builder stage, here: venv, serve extra, project without deps, prune."""
-    _run([sys.executable, "-m", "venv", str(dest)], "python -m venv")
-    pip = [str(dest / "bin" / "python"), "-m", "pip", "install", "-q", "--no-compile"]
-    _run([*pip, *requirements], "installing the serve extra")
-    _run([*pip, "--no-deps", str(project)], "installing ai-roadmap (--no-deps)")
-    prune_venv(dest)
-    return dest
-
-
-def serving_venv_size_mb(packages: list[str] | None = None) -> float:
-    """Build the pruned serving venv in a scratch folder and return its size in MiB (~15–60 s)."""
-    project = project_root()
-    if project is None:
-        raise RoadmapError("the serving venv is built from a source checkout (pyproject.toml)")
-    with tempfile.TemporaryDirectory(prefix="roadmap-servevenv-") as scratch:
-        venv = build_serving_venv(
-            Path(scratch) / "venv", packages or serve_requirements()[0], project
-        )
-        return directory_size_mb(venv)
-
-
-# ── the milestone ─────────────────────────────────────────────────────────────
-
-
-def scenarios_from(cfg: Any) -> list[Any]:
-    from ai_roadmap.serving.loadtest import Scenario
-
-    model = str(cfg.loadtest.model)
-    scenarios = []
-    for spec in cfg.loadtest.scenarios:
-        options = {
-            "connections": spec.get("connections"),
-            "keep_alive": spec.get("keep_alive", True),
-        }
-        for workers in spec.workers:
-            scenarios.append(
-                Scenario(str(spec.name), model, int(spec.batch_size), int(workers), **options)
-            )
-    return scenarios
-
-
-def load_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """``rps_<scenario>_<w>w``, ``p50_ms_…``, ``p99_ms_…``, ``errors_…``, and ``errors`` (sum)."""
-    metrics: dict[str, float] = {"errors": float(sum(r["errors"] for r in rows))}
-    for row in rows:
-        key = f"{row['scenario']}_{row['workers']}w"
-        for name in ("rps", "p50_ms", "p99_ms", "errors"):
-            metrics[f"{name}_{key}"] = float(row[name])
-        if row["workers"] > 1:
-            metrics[f"busiest_worker_share_{key}"] = float(row["busiest_worker_share"])
-        if row["batch_size"] > 1:
-            metrics[f"records_per_s_{key}"] = float(row["records_per_s"])
-    return metrics
-
-
-def bar_note(metrics: dict[str, float], bars: Any) -> str | None:
+def bar_note(metrics: dict[str, float], bars: Bars) -> str | None:
     """The issue's bar for single predictions at 2 workers, against what was measured."""
     if "rps_single_2w" not in metrics:
         return None
     rps, p99 = metrics["rps_single_2w"], metrics["p99_ms_single_2w"]
     errors = metrics["errors_single_2w"]
-    ok = rps >= float(bars.rps_single_2w) and p99 <= float(bars.p99_ms_single_2w) and errors == 0
+    ok = rps >= bars.rps_single_2w and p99 <= bars.p99_ms_single_2w and errors == 0
     note = (
-        f"bar (issue s2.serve): >= {float(bars.rps_single_2w):g} single predictions/s with "
-        f"P99 <= {float(bars.p99_ms_single_2w):g} ms and 0 errors at 2 workers; measured "
+        f"bar (issue s2.serve): >= {bars.rps_single_2w:g} single predictions/s with "
+        f"P99 <= {bars.p99_ms_single_2w:g} ms and 0 errors at 2 workers; measured "
         f"{rps:.0f}/s, P99 {p99:.1f} ms, {errors:.0f} errors: {'meets' if ok else 'misses'} it"
     )
     if "rps_single_close_2w" in metrics:
@@ -198,6 +90,7 @@ def bar_note(metrics: dict[str, float], bars: Any) -> str | None:
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The load test's rows as a Markdown table (``loadtest.md``)."""
     columns = ["scenario", "workers", "batch_size", "connections", "keep_alive", "rps"]
     columns += ["records_per_s"]
     columns += ["p50_ms", "p99_ms", "errors", "requests", "duration_s", "busiest_worker_share"]
@@ -208,54 +101,41 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load_test(cfg: Any, settings: Any, python: str | None = None) -> Any:
-    """The configured scenarios against ``settings``' models, served by ``python``'s environment."""
-    from ai_roadmap.serving.loadtest import run_load_test
+def run(cfg: DictConfig) -> Result:
+    from omegaconf import OmegaConf
 
-    return run_load_test(
-        settings,
-        scenarios_from(cfg),
-        float(cfg.loadtest.duration_s),
-        int(cfg.loadtest.connections),
-        int(cfg.loadtest.threads),
-        float(cfg.loadtest.ready_timeout_s),
-        python=python,
-        extra_env={str(k): str(v) for k, v in cfg.loadtest.env.items()},
-    )
-
-
-def run(cfg: Any) -> Result:
     from ai_roadmap.serving.export import export_champions
-    from ai_roadmap.serving.loadtest import as_rows
+    from ai_roadmap.serving.loadtest import as_rows, load_metrics, run_load_test
     from ai_roadmap.settings import get_settings
 
+    c = typed(cfg, Config)
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    models = [str(m) for m in cfg.models]
     settings = get_settings().model_copy(
-        update={"serve_model_dir": out / "models", "serve_models": ",".join(models)}
+        update={"serve_model_dir": out / "models", "serve_models": ",".join(c.models)}
     )
-    versions = export_champions(settings, models)
+    versions = export_champions(settings, list(c.models))
     models_mb = directory_size_mb(settings.model_dir)
     metrics: dict[str, float] = {"models_mb": models_mb}
     notes: list[str] = []
     params: dict[str, Any] = {"versions": versions}
     with tempfile.TemporaryDirectory(prefix="roadmap-servevenv-") as scratch:
         python = None
-        if cfg.venv.build:
+        if c.venv.build:
             python, venv_metrics, venv_notes, params["venv"] = _measure_venv(
-                Path(scratch), models_mb, cfg.venv
+                Path(scratch), models_mb, c.venv
             )
             metrics |= venv_metrics
             notes += venv_notes
         # other processes on the machine inflate latency: record how busy it was
         metrics["loadavg_1m_before"] = os.getloadavg()[0]
-        run_info = load_test(cfg, settings, python)
+        run_info = run_load_test(settings, c.loadtest, python)
     rows = as_rows(run_info.results)
     metrics |= load_metrics(rows)
     metrics |= {f"ready_s_{w}w": s for w, s in run_info.ready_s.items()}
-    notes += _load_notes(cfg, metrics, python is not None)
-    artifacts = _write_artefacts(out, rows, run_info.probes, metrics, params, cfg)
+    notes += _load_notes(c, metrics, python is not None)
+    written = {"config": OmegaConf.to_container(cfg.loadtest, resolve=True), "params": params}
+    artifacts = _write_artefacts(out, cfg.scale, rows, run_info.probes, metrics, written)
     return Result(
         metrics=metrics,
         dataset="served: "
@@ -266,14 +146,14 @@ def run(cfg: Any) -> Result:
         params=params,
         notes=notes,
         not_measured=None
-        if cfg.venv.build
+        if c.venv.build
         else f"image_size_mb: the {cfg.scale} scale does not build the serving venv "
         "(it installs the serve extra from the package registry); run --scale quick",
     )
 
 
 def _measure_venv(
-    scratch: Path, models_mb: float, venv_cfg: Any
+    scratch: Path, models_mb: float, venv_cfg: VenvConfig
 ) -> tuple[str, dict[str, float], list[str], dict[str, Any]]:
     project = project_root()
     if project is None:
@@ -281,7 +161,7 @@ def _measure_venv(
     requirements, source = serve_requirements()
     venv = build_serving_venv(scratch / "venv", requirements, project)
     venv_mb = directory_size_mb(venv)
-    base_mb = float(venv_cfg.base_image_mb)
+    base_mb = venv_cfg.base_image_mb
     image_mb = venv_mb + models_mb + base_mb
     metrics = {"serving_venv_mb": venv_mb, "base_image_mb": base_mb, "image_size_mb": image_mb}
     notes = [
@@ -295,16 +175,17 @@ def _measure_venv(
     return str(venv / "bin" / "python"), metrics, notes, info
 
 
-def _load_notes(cfg: Any, metrics: dict[str, float], in_venv: bool) -> list[str]:
+def _load_notes(c: Config, metrics: dict[str, float], in_venv: bool) -> list[str]:
+    load = c.loadtest
     notes = [
-        f"wrk -t{cfg.loadtest.threads} -c{cfg.loadtest.connections} (unless the scenario "
-        f"sets -c) -d{cfg.loadtest.duration_s}s per scenario (closed loop) on 127.0.0.1; the load "
+        f"wrk -t{load.threads} -c{load.connections} (unless the scenario "
+        f"sets -c) -d{load.duration_s:g}s per scenario (closed loop) on 127.0.0.1; the load "
         f"generator shares this machine's {os.cpu_count()} cores with the server "
         f"(1-minute load average before the test: {metrics['loadavg_1m_before']:.2f}).",
     ]
     if not in_venv:
         notes.append("the server ran in this environment (the serving venv was not built).")
-    bar = bar_note(metrics, cfg.bars)
+    bar = bar_note(metrics, c.bars)
     if bar:
         notes.append(bar)
     if "p99_ms_single_c1_2w" in metrics:
@@ -323,28 +204,27 @@ def _load_notes(cfg: Any, metrics: dict[str, float], in_venv: bool) -> list[str]
 
 def _write_artefacts(
     out: Path,
+    scale: str,
     rows: list[dict[str, Any]],
     probes: dict[str, Any],
     metrics: dict[str, float],
-    params: dict[str, Any],
-    cfg: Any,
+    written: dict[str, Any],
 ) -> dict[str, Path]:
-    from omegaconf import OmegaConf
-
+    """``loadtest.json`` (machine, ``written``'s config and params, rows, probes) and the table."""
     payload = {
         "machine": {
             "python": platform.python_version(),
             "cpu_count": os.cpu_count(),
             "processor": platform.processor() or platform.machine(),
         },
-        "config": OmegaConf.to_container(cfg.loadtest, resolve=True),
+        "config": written["config"],
         "rows": rows,
         "probes": probes,
         "metrics": metrics,
-        "params": params,
+        "params": written["params"],
     }
     json_path = out / "loadtest.json"
     json_path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
     md_path = out / "loadtest.md"
-    md_path.write_text(f"# s2.serve load test ({cfg.scale})\n\n" + markdown_table(rows))
+    md_path.write_text(f"# s2.serve load test ({scale})\n\n" + markdown_table(rows))
     return {"loadtest.json": json_path, "loadtest.md": md_path}
