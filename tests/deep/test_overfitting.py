@@ -24,8 +24,9 @@ def test_split_is_disjoint_and_scaled(roadmap_home: Path) -> None:
 def test_early_stopping_run_stops_and_restores_the_best_validation_loss(
     roadmap_home: Path,
 ) -> None:
-    setup = of.Experiment(n_train=200, n_val=200, hidden=(64,), epochs=30, batch=50, lr=0.01,
-                          patience=2)  # fmt: skip
+    setup = of.Experiment(
+        n_train=200, n_val=200, hidden=(64,), epochs=30, batch=50, lr=0.01, patience=2
+    )
     split = of.load_split(200, 200, seed=0)
     with torch_threads(1):
         hist = of.train("early_stopping", split, setup, seed=0)
