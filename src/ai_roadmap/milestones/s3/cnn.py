@@ -161,12 +161,12 @@ EXAMPLE_STACKS = {
 }  # fmt: skip
 
 
-def run_checks(cfg: Config) -> list[CheckRecord]:
-    """Every check with the sizes in ``cfg``; each gets its own child of ``cfg.seed``."""
+def run_checks(c: Config) -> list[CheckRecord]:
+    """Every check with the sizes in ``c``; each gets its own child of ``c.seed``."""
     names = ("conv", "convT", "max", "avg", "np", "npT", "adjoint", "rf")
-    seeds = np.random.SeedSequence(cfg.seed).spawn(len(names))
+    seeds = np.random.SeedSequence(c.seed).spawn(len(names))
     rng = {name: np.random.default_rng(s) for name, s in zip(names, seeds, strict=True)}
-    sz, npc, rf = cfg.sizes, cfg.numpy_conv, cfg.receptive_field
+    sz, npc, rf = c.sizes, c.numpy_conv, c.receptive_field
     jobs: list[Callable[[], CheckRecord | list[CheckRecord]]] = [
         lambda: check_conv_sizes(rng["conv"], sz.configs, sz.max_input),
         lambda: check_conv_transpose_sizes(rng["convT"], sz.configs, sz.max_input),
@@ -176,7 +176,7 @@ def run_checks(cfg: Config) -> list[CheckRecord]:
         lambda: check_numpy_conv(rng["npT"], npc.configs, True, tolerance=npc.tolerance),
         lambda: check_transpose_adjoint(rng["adjoint"], npc.configs, tolerance=npc.tolerance),
         lambda: check_receptive_field(rng["rf"], rf.stacks, rf.max_layers, rf.max_stride),
-        lambda: check_separable(cfg.separable),
+        lambda: check_separable(c.separable),
     ]
     records: list[CheckRecord] = []
     for job in jobs:
