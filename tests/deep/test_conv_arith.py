@@ -1,5 +1,5 @@
-"""s3.cnn: output sizes, NumPy (transposed) convolutions, receptive fields and separable
-costs against real PyTorch layers (float64), with deliberately wrong variants failing.
+"""Convolution arithmetic: output sizes, NumPy (transposed) convolutions, receptive fields
+and separable costs against real PyTorch layers (float64), wrong variants failing.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from ai_roadmap.checks import CheckRecord
 from ai_roadmap.deep import conv_arith as ca
+from ai_roadmap.deep import conv_checks as cc
 from ai_roadmap.deep import conv_numpy as cn
-from ai_roadmap.milestones.s3 import cnn
 
 pytestmark = [
     pytest.mark.reference,
@@ -86,28 +86,28 @@ def test_pool_stride_defaults_to_kernel() -> None:
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
 def test_pool_size_checks_pass(kind: str) -> None:
-    assert cnn.check_pool_sizes(rng(), 400, 30, kind).passed
+    assert cc.check_pool_sizes(rng(), 400, 30, kind).passed
 
 
 def test_conv_size_checks_pass_and_include_refusals() -> None:
-    rec = cnn.check_conv_sizes(rng(), 300, 30)
+    rec = cc.check_conv_sizes(rng(), 300, 30)
     assert rec.passed, rec
     assert "0 refused" not in rec.detail  # the sampler reaches configurations torch rejects
-    assert cnn.check_conv_transpose_sizes(rng(), 300, 30).passed
+    assert cc.check_conv_transpose_sizes(rng(), 300, 30).passed
 
 
 def test_conv_out_ignoring_dilation_is_detected() -> None:
     def no_dilation(n: int, k: int, s: int, p: int, d: int) -> int:
         return (n + 2 * p - k) // s + 1
 
-    assert_detected(cnn.check_conv_sizes(rng(), 200, 30, formula=no_dilation))
+    assert_detected(cc.check_conv_sizes(rng(), 200, 30, formula=no_dilation))
 
 
 def test_conv_transpose_out_ignoring_output_padding_is_detected() -> None:
     def no_output_padding(n: int, k: int, s: int, p: int, op: int, d: int) -> int:
         return ca.conv_transpose_out(n, k, s, p, 0, d)
 
-    assert_detected(cnn.check_conv_transpose_sizes(rng(), 200, 30, formula=no_output_padding))
+    assert_detected(cc.check_conv_transpose_sizes(rng(), 200, 30, formula=no_output_padding))
 
 
 def test_ceil_mode_without_the_last_window_rule_is_detected() -> None:
@@ -115,7 +115,7 @@ def test_ceil_mode_without_the_last_window_rule_is_detected() -> None:
         span = n + 2 * p - d * (k - 1) - 1
         return -(-span // s) + 1 if ceil else span // s + 1
 
-    assert_detected(cnn.check_pool_sizes(rng(), 1000, 30, "max", formula=plain_ceil))
+    assert_detected(cc.check_pool_sizes(rng(), 1000, 30, "max", formula=plain_ceil))
 
 
 # ---------------------------------------------------------------- NumPy convolutions
@@ -123,7 +123,7 @@ def test_ceil_mode_without_the_last_window_rule_is_detected() -> None:
 
 @pytest.mark.parametrize("transposed", [False, True])
 def test_numpy_convolutions_match_torch(transposed: bool) -> None:
-    rec = cnn.check_numpy_conv(rng(), 25, transposed)
+    rec = cc.check_numpy_conv(rng(), 25, transposed)
     assert rec.passed, rec
     assert rec.error < 1e-12
 
@@ -132,7 +132,7 @@ def test_true_convolution_is_not_torch_conv2d() -> None:
     def flipped(x, w, **kwargs):  # convolution in the textbook sense flips the kernel
         return cn.conv2d(x, w[:, :, ::-1, ::-1], **kwargs)
 
-    assert_detected(cnn.check_numpy_conv(rng(), 10, conv=flipped))
+    assert_detected(cc.check_numpy_conv(rng(), 10, conv=flipped))
 
 
 def test_transposed_convolution_is_the_gradient_of_convolution() -> None:
@@ -153,12 +153,12 @@ def test_transposed_convolution_is_the_gradient_of_convolution() -> None:
 
 
 def test_adjoint_identity_holds_and_catches_a_wrong_transpose() -> None:
-    assert cnn.check_transpose_adjoint(rng(), 20).passed
+    assert cc.check_transpose_adjoint(rng(), 20).passed
 
     def flipped_kernel(y, w, **kwargs):  # scatters with the kernel turned by 180°
         return cn.conv_transpose2d(y, np.ascontiguousarray(w[:, :, ::-1, ::-1]), **kwargs)
 
-    assert_detected(cnn.check_transpose_adjoint(rng(), 20, flipped_kernel))
+    assert_detected(cc.check_transpose_adjoint(rng(), 20, flipped_kernel))
 
 
 # ---------------------------------------------------------------- receptive fields
@@ -174,7 +174,7 @@ def test_vgg16_receptive_field_is_212() -> None:
 
 
 def test_receptive_field_matches_gradients_on_random_stacks() -> None:
-    rec = cnn.check_receptive_field(rng(), 20, max_layers=4)
+    rec = cc.check_receptive_field(rng(), 20, max_layers=4)
     assert rec.passed, rec
 
 
@@ -187,7 +187,7 @@ def test_receptive_field_with_the_current_stride_is_detected() -> None:
             rf += (layer.kernel - 1) * layer.dilation * jump
         return rf, jump, centre
 
-    assert_detected(cnn.check_receptive_field(rng(), 10, max_layers=4, formula=stride_too_early))
+    assert_detected(cc.check_receptive_field(rng(), 10, max_layers=4, formula=stride_too_early))
 
 
 def test_receptive_field_ignoring_padding_shift_is_detected() -> None:
@@ -199,7 +199,7 @@ def test_receptive_field_ignoring_padding_shift_is_detected() -> None:
             jump *= layer.stride
         return rf, jump, centre
 
-    assert_detected(cnn.check_receptive_field(rng(), 10, max_layers=4, formula=no_padding_shift))
+    assert_detected(cc.check_receptive_field(rng(), 10, max_layers=4, formula=no_padding_shift))
 
 
 def test_dilated_field_has_holes_inside_its_span() -> None:
@@ -220,21 +220,18 @@ def test_costs_counted_on_a_layer_worked_by_hand() -> None:
 
 
 def test_separable_formulas_match_counted_modules() -> None:
-    class Grid:
-        c_in, c_out, kernels, spatial = [3, 16], [8, 64], [3, 5], 7
-
-    records = cnn.check_separable(Grid())
+    grid = cc.SeparableGrid(c_in=(3, 16), c_out=(8, 64), kernels=(3, 5), spatial=7)
+    records = cc.check_separable(grid)
     assert all(r.passed for r in records), records
     assert ca.separable_ratio(256, 3) == pytest.approx(1 / 256 + 1 / 9, rel=1e-15)
 
 
 def test_separable_formula_missing_the_depthwise_part_is_detected() -> None:
-    class Grid:
-        c_in, c_out, kernels, spatial = [16], [8, 64], [3], 6
+    grid = cc.SeparableGrid(c_in=(16,), c_out=(8, 64), kernels=(3,), spatial=6)
 
     def pointwise_only(c_in: int, c_out: int, k: int, h: int, w: int) -> ca.ConvCost:
         return ca.ConvCost(c_in * c_out, c_in * c_out * h * w)
 
-    params, macs, _ = cnn.check_separable(Grid(), separable=pointwise_only)
+    params, macs, _ = cc.check_separable(grid, separable=pointwise_only)
     assert_detected(params)
     assert_detected(macs)

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from ai_roadmap.checks import CheckRecord
+from ai_roadmap.deep import optim_checks as oc
 from ai_roadmap.deep.optim import LARS, AdamW, Lookahead, Momentum
-from ai_roadmap.milestones.s3 import optim as run
 
 TORCH_HYPER: dict[str, dict[str, Any]] = {
     "sgd_torch": {"lr": 0.05, "weight_decay": 1e-3},
@@ -43,8 +43,8 @@ def assert_detected(rec: CheckRecord) -> None:
 
 @pytest.mark.parametrize("name", list(TORCH_HYPER))
 def test_matches_torch_step_for_step(name: str) -> None:
-    ours, reference = run.TORCH_CASES[name]
-    rec = run.check_torch_match(name, ours, reference, TORCH_HYPER[name], rng(), steps=150)
+    ours, reference = oc.TORCH_CASES[name]
+    rec = oc.check_torch_match(name, ours, reference, TORCH_HYPER[name], rng(), steps=150)
     assert rec.passed, rec
     assert rec.error < 1e-12  # float64: only rounding separates the two
 
@@ -54,13 +54,13 @@ def test_nesterov_computed_as_heavy_ball_is_detected() -> None:
         return Momentum(groups, **{**hyper, "nesterov": False})
 
     hyper = TORCH_HYPER["nesterov_torch"]
-    rec = run.check_torch_match("nesterov_torch", heavy_ball, torch.optim.SGD, hyper, rng())
+    rec = oc.check_torch_match("nesterov_torch", heavy_ball, torch.optim.SGD, hyper, rng())
     assert_detected(rec)
 
 
 def test_adam_with_l2_penalty_is_not_adamw() -> None:
     # torch.optim.Adam adds λθ to the gradient (coupled decay): it must fail against AdamW
-    rec = run.check_torch_match(
+    rec = oc.check_torch_match(
         "adamw_torch", torch.optim.Adam, torch.optim.AdamW, TORCH_HYPER["adamw_torch"], rng()
     )
     assert_detected(rec)
@@ -71,7 +71,7 @@ def test_heavy_ball_ignoring_dampening_is_detected() -> None:
         return Momentum(groups, **{**hyper, "dampening": 0.0})
 
     hyper = TORCH_HYPER["heavy_ball_torch"]
-    assert_detected(run.check_torch_match("hb", undamped, torch.optim.SGD, hyper, rng()))
+    assert_detected(oc.check_torch_match("hb", undamped, torch.optim.SGD, hyper, rng()))
 
 
 def test_first_step_of_momentum_is_a_plain_gradient_step() -> None:
@@ -124,7 +124,7 @@ def test_lars_trust_ratio_and_update_on_numbers_worked_by_hand() -> None:
 
 
 def test_lars_matches_hand_computation() -> None:
-    rec = run.check_lars_hand(rng(), steps=3)
+    rec = oc.check_lars_hand(rng(), steps=3)
     assert rec.passed, rec
 
 
@@ -134,14 +134,14 @@ def test_lars_without_weight_decay_in_the_trust_ratio_is_detected() -> None:
         def trust_ratio(w, g, coefficient, weight_decay, eps):  # β||w|| dropped
             return LARS.trust_ratio(w, g, coefficient, 0.0, eps)
 
-    assert_detected(run.check_lars_hand(rng(), lars=NoDecayInRatio))
+    assert_detected(oc.check_lars_hand(rng(), lars=NoDecayInRatio))
 
 
 def test_lars_without_the_trust_ratio_is_detected() -> None:
     def sgd(params: Any, lr: float, momentum: float, weight_decay: float, **_: Any) -> Momentum:
         return Momentum(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
 
-    assert_detected(run.check_lars_hand(rng(), lars=sgd))
+    assert_detected(oc.check_lars_hand(rng(), lars=sgd))
 
 
 def test_lars_excludes_1d_tensors_when_asked() -> None:
@@ -158,7 +158,7 @@ def test_lars_excludes_1d_tensors_when_asked() -> None:
 
 
 def test_lookahead_matches_hand_unrolled_computation() -> None:
-    rec = run.check_lookahead_hand(rng())
+    rec = oc.check_lookahead_hand(rng())
     assert rec.passed, rec
 
 
@@ -175,11 +175,11 @@ def test_lookahead_that_never_resets_the_fast_weights_is_detected() -> None:
                         slow.add_(p - slow, alpha=self.alpha)  # θ ← φ forgotten
             return loss
 
-    assert_detected(run.check_lookahead_hand(rng(), lookahead=NoReset))
+    assert_detected(oc.check_lookahead_hand(rng(), lookahead=NoReset))
 
 
 def _train(make: Any, steps: int) -> list[torch.Tensor]:
-    model = run.small_mlp(3)
+    model = oc.small_mlp(3)
     x, y = torch.randn(32, 6, dtype=torch.float64), torch.randn(32, 3, dtype=torch.float64)
     opt = make(model.parameters())
     for _ in range(steps):
@@ -199,7 +199,7 @@ def test_lookahead_with_alpha_one_is_the_inner_optimiser() -> None:
 
 
 def test_lookahead_with_alpha_zero_returns_to_the_start_every_k_steps() -> None:
-    start = [p.detach().clone() for p in run.small_mlp(3).parameters()]
+    start = [p.detach().clone() for p in oc.small_mlp(3).parameters()]
     torch.manual_seed(0)
     after = _train(lambda p: Lookahead(torch.optim.Adam(p, lr=0.05), k=3, alpha=0.0), 6)
     for a, b in zip(start, after, strict=True):

@@ -1,6 +1,5 @@
-"""The NumPy pre-activation residual block against torch autograd (float64), its
-Jacobian's identity path, the activation derivatives and the saturation bound; each
-s3.layers check also fails on a deliberately wrong variant.
+"""The NumPy pre-activation residual block against torch autograd (float64) and its
+Jacobian's identity path; each residual check also fails on a deliberately wrong variant.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ import torch
 import torch.nn.functional as F
 
 from ai_roadmap.deep import residual as res
-from ai_roadmap.milestones.s3 import layers
 
 pytestmark = pytest.mark.reference
 
@@ -21,7 +19,7 @@ def rng(seed: int = 0) -> np.random.Generator:
 
 
 def torch_block(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """Written out here independently of layers.torch_branch."""
+    """Written out here independently of res.torch_branch."""
     a1 = F.batch_norm(x, None, None, params["bn1.gamma"], params["bn1.beta"], training=True)
     z1 = F.relu(a1) @ params["w1"].T
     a2 = F.batch_norm(z1, None, None, params["bn2.gamma"], params["bn2.beta"], training=True)
@@ -112,45 +110,3 @@ def test_relu_after_the_addition_is_detected() -> None:
 
     rec = res.check_residual_identity(rng(12), 4, 3, 5, jacobian=post_activation_jacobian)
     assert not rec.passed and rec.error > 0.1, rec
-
-
-def test_activation_derivatives_pass_and_a_wrong_sigmoid_derivative_fails() -> None:
-    grid = np.linspace(-10, 10, 2001)
-    assert layers.check_activation_derivatives(grid).passed
-
-    def sigmoid_itself(name: str, x: np.ndarray) -> np.ndarray:
-        if name == "sigmoid":
-            return 1.0 / (1.0 + np.exp(-x))
-        return layers.activation_derivative(name, x)
-
-    rec = layers.check_activation_derivatives(grid, derivative=sigmoid_itself)
-    assert not rec.passed and rec.error > 0.1, rec
-
-
-def test_gelu_derivative_peaks_at_root_two() -> None:
-    grid = np.linspace(0.0, 3.0, 300001)
-    d = layers.activation_derivative("gelu", grid)
-    assert grid[np.argmax(d)] == pytest.approx(np.sqrt(2.0), abs=1e-4)
-    assert d.max() == pytest.approx(layers.GELU_SUP, abs=1e-10)
-
-
-def test_saturation_bound_holds_and_a_too_tight_bound_fails() -> None:
-    runs = [layers.gradient_by_depth(a, 8, 16, 32, 10, seed=0) for a in layers.ACTIVATIONS]
-    assert layers.check_saturation_bound(runs).passed
-    too_tight = dict(layers.SUP_DERIVATIVE, sigmoid=0.1)  # σ'(0) = 1/4 > 0.1
-    rec = layers.check_saturation_bound(runs, sup=too_tight)
-    assert not rec.passed, rec
-    sigmoid = runs[0]
-    # back-propagated through the sigmoid net, the error shrinks at least like (1/4)||W||₂
-    assert sigmoid.error_norms[0] / sigmoid.error_norms[-1] <= np.prod(
-        0.25 * sigmoid.weight_norms[:-1]
-    )
-
-
-def test_deep_net_counts_linear_layers_and_rejects_odd_residual_depth() -> None:
-    for kind in ("plain", "residual"):
-        net = layers.deep_net(kind, 8, 5, 6, 3)
-        assert sum(isinstance(m, torch.nn.Linear) for m in net.modules()) == 8
-        assert net(torch.randn(4, 5)).shape == (4, 3)
-    with pytest.raises(ValueError, match="even"):
-        layers.deep_net("residual", 7, 5, 6, 3)

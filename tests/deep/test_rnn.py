@@ -13,8 +13,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from ai_roadmap.deep import rnn
-from ai_roadmap.milestones.s3 import rnn as run
+from ai_roadmap.deep import rnn, rnn_checks
 
 F64 = torch.float64
 ATOL = RTOL = 1e-6
@@ -204,48 +203,9 @@ def test_wrong_variant_differs_from_torch(kind: str, wrong: type[nn.Module]) -> 
 
 
 def test_milestone_check_flags_the_cho_gru() -> None:
-    from omegaconf import OmegaConf
-
-    c = OmegaConf.create(
-        {"batch": 3, "seq_len": 5, "input_size": 4, "hidden_size": 3, "num_layers": 2,
-         "tolerance": 1e-6}
-    )  # fmt: skip
-    assert run.check_layer("gru", c, torch.Generator().manual_seed(0)).passed
-    wrong = run.check_layer("gru", c, torch.Generator().manual_seed(0), make_ours=ChoGRU)
+    c = rnn_checks.LayerCheck(
+        batch=3, seq_len=5, input_size=4, hidden_size=3, num_layers=2, tolerance=1e-6
+    )
+    assert rnn_checks.check_layer("gru", c, torch.Generator().manual_seed(0)).passed
+    wrong = rnn_checks.check_layer("gru", c, torch.Generator().manual_seed(0), make_ours=ChoGRU)
     assert not wrong.passed and wrong.error > 1e-3
-
-
-# ---------------------------------------------------------------- gradient flow
-
-
-def test_gradient_norms_match_the_hand_computed_rnn_jacobian() -> None:
-    """∂L/∂h_T = 1 for L = Σ h_T, and ∂L/∂h_{T−1} = W_hhᵀ ((1 − h_T²) ⊙ 1) for tanh."""
-    torch.manual_seed(0)
-    cell = rnn.RNNCell(3, 5, dtype=F64)
-    x = torch.randn(4, 2, 3, dtype=F64)
-    h_norms, c_norms = run.gradient_norms(cell, x)
-    assert c_norms is None
-    h = torch.zeros(2, 5, dtype=F64)
-    states = []
-    with torch.no_grad():
-        for x_t in x:
-            h = cell(x_t, h)
-            states.append(h)
-    last = states[-1]
-    assert h_norms[-1] == pytest.approx(float(torch.ones_like(last).norm()), rel=1e-12)
-    previous = (1.0 - last**2) @ cell.weight_hh.detach()  # row b: (W_hhᵀ (1 − h_T,b²))ᵀ
-    assert h_norms[-2] == pytest.approx(float(previous.norm()), rel=1e-12)
-
-
-def test_lstm_keeps_more_gradient_than_rnn_at_initialisation() -> None:
-    from omegaconf import OmegaConf
-
-    cfg = OmegaConf.create(
-        {"seed": 0, "gradient_flow": {"seq_len": 40, "batch": 8, "input_size": 4,
-                                      "hidden_size": 32, "forget_bias": 1.0}}
-    )  # fmt: skip
-    flow = run.gradient_flow(cfg)
-    m = run.flow_metrics(flow)
-    assert m["grad_log10_ratio_rnn"] < m["grad_log10_ratio_lstm"] < 0
-    assert m["grad_log10_ratio_lstm"] < m["grad_log10_ratio_lstm_forget_bias"] < 0
-    assert set(flow.c) == {"lstm", "lstm_forget_bias"}

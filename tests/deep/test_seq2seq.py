@@ -1,74 +1,21 @@
-"""s3.rnn seq2seq: the date generator, the vocabularies, attention against hand
-computations, the model's shapes and learning, and the smoke run of the milestone."""
+"""Seq2seq with attention: the vocabularies, attention against hand computations, the
+model's shapes and learning, and a saved model folder that reloads and decodes the same."""
 
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import torch
 
+from ai_roadmap.datasets.dates import make_dates
 from ai_roadmap.deep import seq2seq as s2s
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors: threads only sync
 
 
-# ---------------------------------------------------------------- the date task
-
-
-def test_known_renderings() -> None:
-    day = date(2021, 3, 3)  # a Wednesday
-    assert s2s.render(day, "d MMMM yyyy") == "3 March 2021"
-    assert s2s.render(day, "MMMM d, yyyy") == "March 3, 2021"
-    assert s2s.render(day, "MM/dd/yyyy") == "03/03/2021"
-    assert s2s.render(day, "EEE, d MMM yy") == "Wed, 3 Mar 21"
-    assert s2s.render(day, "yyyy年M月d日") == "2021年3月3日"
-    assert s2s.render(date(1999, 12, 21), "M/d/yy") == "12/21/99"
-    assert s2s.render(date(1999, 12, 21), "dd.MM.yyyy") == "21.12.1999"
-
-
-@pytest.mark.parametrize(
-    ("n", "text"),
-    [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (12, "12th"), (13, "13th"),
-     (21, "21st"), (22, "22nd"), (23, "23rd"), (30, "30th"), (31, "31st")],
-)  # fmt: skip
-def test_ordinal(n: int, text: str) -> None:
-    assert s2s.ordinal(n) == text
-
-
-def test_every_string_names_one_date() -> None:
-    """Over the whole 1950–2049 window no string stands for two dates, in any format."""
-    first, meaning = date(1950, 1, 1), {}
-    for k in range((date(2049, 12, 31) - first).days + 1):
-        day = first + timedelta(days=k)
-        for fmt in s2s.FORMATS:
-            assert meaning.setdefault(s2s.render(day, fmt), day) == day
-
-
-def test_generator_is_seeded() -> None:
-    a, b, c = s2s.make_dates(3, 300, 50), s2s.make_dates(3, 300, 50), s2s.make_dates(4, 300, 50)
-    assert a == b
-    assert a != c
-
-
-def test_held_out_dates_are_never_seen_in_training() -> None:
-    train, test = s2s.make_dates(0, 20000, 2000)
-    assert len(set(test.targets)) == 2000  # distinct held-out dates
-    assert not set(test.targets) & set(train.targets)
-    assert not set(test.sources) & set(train.sources)
-    assert set(train.formats) == set(s2s.FORMATS)
-    for text, iso, fmt in zip(test.sources, test.targets, test.formats, strict=True):
-        assert s2s.render(date.fromisoformat(iso), fmt) == text
-        assert 1950 <= int(iso[:4]) <= 2049
-
-
-def test_generator_rejects_bad_arguments() -> None:
-    with pytest.raises(ValueError, match="century"):
-        s2s.make_dates(0, 10, 5, first_year=1900, last_year=2049)
-    with pytest.raises(ValueError, match="n_test"):
-        s2s.make_dates(0, 10, 0)
+# ---------------------------------------------------------------- vocabulary
 
 
 def test_vocab_round_trip_and_padding() -> None:
@@ -192,7 +139,7 @@ def test_padding_does_not_change_the_output(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", s2s.ATTENTIONS)
 def test_a_tiny_model_learns_a_handful_of_dates(kind: str) -> None:
-    train, _ = s2s.make_dates(0, 16, 10)
+    train, _ = make_dates(0, 16, 10)
     src, tgt = s2s.Vocab("".join(train.sources)), s2s.Vocab("0123456789-")
     data = s2s.encode_pairs(train.sources, train.targets, src, tgt)
     torch.manual_seed(0)
@@ -207,25 +154,39 @@ def test_exact_match() -> None:
         s2s.exact_match([], [])
 
 
-# ---------------------------------------------------------------- the milestone
+# ---------------------------------------------------------------- a model on disk
 
 
-def test_smoke_run_reports_metrics_and_writes_the_heatmaps(roadmap_home: Path, tmp_path) -> None:
-    from ai_roadmap.config import compose
-    from ai_roadmap.milestones.s3 import rnn as rnn_run
+def tiny_model(kind: str = "additive") -> tuple[s2s.Seq2Seq, s2s.Vocab, s2s.Vocab]:
+    src, tgt = s2s.Vocab("abc年"), s2s.Vocab("0123456789-")
+    torch.manual_seed(0)
+    cfg = s2s.Seq2SeqConfig(len(src), len(tgt), 4, 3, 6, 5, kind)
+    return s2s.Seq2Seq(cfg).eval(), src, tgt
 
-    cfg = compose("s3.rnn", "smoke")
-    cfg.output_dir = str(tmp_path / "out")
-    threads = torch.get_num_threads()
-    result = rnn_run.run(cfg)
-    assert torch.get_num_threads() == threads  # restored
-    m = result.metrics
-    assert m["checks_failed"] == 0 and m["checks_passed"] == 5
-    assert 0.0 <= m["seq2seq_exact_match"] <= 1.0
-    assert m["seq2seq_exact_match"] == m["exact_match_additive"]
-    assert {"exact_match_dot", "grad_log10_ratio_rnn", "grad_log10_ratio_lstm"} <= m.keys()
-    for name in ("attention_additive.png", "attention_dot.png", "gradient_flow.png"):
-        path = result.artifacts[name]
-        assert path.exists() and path.read_bytes()[:4] == b"\x89PNG"
-    assert result.model_path is not None and result.model_path.exists()
-    assert not result.proxy
+
+@pytest.mark.parametrize("kind", s2s.ATTENTIONS)
+def test_a_saved_folder_reloads_the_same_model_and_vocabularies(kind: str, tmp_path: Path) -> None:
+    model, src, tgt = tiny_model(kind)
+    folder = s2s.save_seq2seq(model, src, tgt, tmp_path / "model")
+    again, src_again, tgt_again = s2s.load_seq2seq(folder)
+    assert not again.training and again.cfg == model.cfg
+    assert src_again.itos == src.itos and tgt_again.itos == tgt.itos
+    ids = src.encode(["ab", "c年ab"])
+    with torch.no_grad():
+        torch.testing.assert_close(again.greedy(ids, 5), model.greedy(ids, 5), rtol=0, atol=0)
+
+
+def test_a_changed_vocabulary_file_is_refused(tmp_path: Path) -> None:
+    from ai_roadmap.errors import IntegrityError
+
+    model, src, tgt = tiny_model()
+    folder = s2s.save_seq2seq(model, src, tgt, tmp_path / "model")
+    vocab = folder / s2s.VOCAB_FILE
+    vocab.write_text(vocab.read_text(encoding="utf-8").replace('"a"', '"z"'), encoding="utf-8")
+    with pytest.raises(IntegrityError, match="sha256"):
+        s2s.load_seq2seq(folder)
+
+
+def test_a_vocabulary_without_the_special_ids_is_refused() -> None:
+    with pytest.raises(ValueError, match="starts with"):
+        s2s.Vocab.from_itos(["a", "b"])

@@ -1,2 +1,3 @@
-"""Stage 3 — deep-learning fundamentals: autodiff, layers, optimisers, CNNs, RNNs and the
-ResNet-18 / distillation / export / poetry milestones."""
+"""Deep-learning fundamentals written from their equations and checked against PyTorch:
+autodiff, BatchNorm and residual blocks, activations, optimisers, regularisers,
+convolution arithmetic, recurrent layers and seq2seq with attention."""

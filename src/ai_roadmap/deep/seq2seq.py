@@ -2,7 +2,8 @@
 
 The task: read a date written in one of many human formats ("3 March 2021",
 "Wed, 3 Mar 21", "03/03/2021", "2021年3月3日", …) and write it as an ISO date
-("2021-03-03"), one character at a time. The recurrent layers are ours
+("2021-03-03"), one character at a time (the pairs come from
+:mod:`ai_roadmap.datasets.dates`). The recurrent layers are ours
 (:mod:`ai_roadmap.deep.rnn`).
 
 Encoder. Embeddings x_1…x_T go through a bidirectional GRU; the annotation of position
@@ -46,111 +47,33 @@ to the weight it already has.
 Both read out through h̃_t = tanh(W_c [s_t ; c_t]) and p(y_t | y_<t, x) = softmax(W_o h̃_t)
 (Luong's attentional state; Bahdanau used a maxout layer there). Training uses teacher
 forcing (the gold y_{t−1} is fed) and cross-entropy; decoding is greedy (argmax fed back).
+
+A trained model is kept as a model folder (:func:`save_seq2seq`): the weights and
+architecture of :mod:`ai_roadmap.artifacts.torch` plus ``vocab.json``, the source and
+target characters by id, all hashed in the card. :func:`load_seq2seq` reads such a
+folder and also the single ``.pt`` file earlier runs wrote.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ai_roadmap.artifacts import ModelCard
+from ai_roadmap.artifacts.torch import load_torch_model, save_torch_model
 from ai_roadmap.deep.rnn import GRU, GRUCell
+from ai_roadmap.errors import RoadmapError
 
 PAD, SOS, EOS, UNK = 0, 1, 2, 3
 SPECIALS = ("<pad>", "<sos>", "<eos>", "<unk>")
 ATTENTIONS = ("additive", "dot")
-
-
-# ---------------------------------------------------------------- the date task
-
-MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th, …, 11th, 12th, 13th, …, 21st."""
-    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def _month(d: date) -> str:
-    return MONTHS[d.month - 1]
-
-
-# CLDR-style pattern -> writer. Slashes are US order (month first) and dots European
-# (day first), so no string is ambiguous; two-digit years stand for 1950–2049.
-FORMATS: dict[str, Callable[[date], str]] = {
-    "d MMMM yyyy": lambda d: f"{d.day} {_month(d)} {d.year}",
-    "MMMM d, yyyy": lambda d: f"{_month(d)} {d.day}, {d.year}",
-    "d MMM yyyy": lambda d: f"{d.day} {_month(d)[:3]} {d.year}",
-    "MMM d, yyyy": lambda d: f"{_month(d)[:3]} {d.day}, {d.year}",
-    "EEEE, MMMM d, yyyy": lambda d: f"{WEEKDAYS[d.weekday()]}, {_month(d)} {d.day}, {d.year}",
-    "EEE, d MMM yy": lambda d: f"{WEEKDAYS[d.weekday()][:3]}, {d.day} {_month(d)[:3]} {d:%y}",
-    "MM/dd/yyyy": lambda d: f"{d:%m/%d/%Y}",
-    "M/d/yy": lambda d: f"{d.month}/{d.day}/{d:%y}",
-    "dd.MM.yyyy": lambda d: f"{d:%d.%m.%Y}",
-    "dd-MMM-yyyy": lambda d: f"{d:%d}-{_month(d)[:3]}-{d.year}",
-    "yyyyMMdd": lambda d: f"{d:%Y%m%d}",
-    "yyyy/MM/dd": lambda d: f"{d:%Y/%m/%d}",
-    "do 'of' MMMM yyyy": lambda d: f"{ordinal(d.day)} of {_month(d)} {d.year}",
-    "mmmm do yyyy": lambda d: f"{_month(d).lower()} {ordinal(d.day)} {d.year}",
-    "D MMMM YYYY": lambda d: f"{d.day} {_month(d).upper()} {d.year}",
-    "yyyy年M月d日": lambda d: f"{d.year}年{d.month}月{d.day}日",
-}
-
-
-@dataclass(frozen=True)
-class DatePairs:
-    """Written dates (sources), their ISO forms (targets) and the format each was drawn in."""
-
-    sources: list[str]
-    targets: list[str]
-    formats: list[str]
-
-
-def render(day: date, fmt: str) -> str:
-    return FORMATS[fmt](day)
-
-
-def _pairs(ordinals: np.ndarray, rng: np.random.Generator) -> DatePairs:
-    names = list(FORMATS)
-    days = [date.fromordinal(int(o)) for o in ordinals]
-    fmts = [names[i] for i in rng.integers(len(names), size=len(days))]
-    return DatePairs(
-        [render(d, f) for d, f in zip(days, fmts, strict=True)], [d.isoformat() for d in days], fmts
-    )
-
-
-def make_dates(
-    seed: int, n_train: int, n_test: int, first_year: int = 1950, last_year: int = 2049
-) -> tuple[DatePairs, DatePairs]:
-    """(training pairs, held-out pairs), every draw from ``seed``.
-
-    The calendar days of [first_year, last_year] are shuffled; the first ``n_test`` are
-    held out (each written once, in a random format) and the training pairs draw days
-    (with replacement) and formats from the rest, so no held-out date — in any format —
-    is ever seen in training.
-    """
-    if not 0 < last_year - first_year < 100:
-        raise ValueError("the years must span less than a century (two-digit years)")
-    first = date(first_year, 1, 1).toordinal()
-    n_days = date(last_year, 12, 31).toordinal() - first + 1
-    if not 0 < n_test < n_days:
-        raise ValueError(f"n_test must be between 1 and {n_days - 1}")
-    rng = np.random.default_rng(seed)
-    order = first + rng.permutation(n_days)
-    held_out, seen = order[:n_test], order[n_test:]
-    train = _pairs(rng.choice(seen, size=n_train), rng)
-    return train, _pairs(held_out, rng)
 
 
 # ---------------------------------------------------------------- vocabulary
@@ -160,8 +83,18 @@ class Vocab:
     """Characters ↔ ids; ids 0–3 are <pad>, <sos>, <eos>, <unk>."""
 
     def __init__(self, chars: str) -> None:
-        self.itos = (*SPECIALS, *sorted(set(chars)))
+        self.itos: tuple[str, ...] = (*SPECIALS, *sorted(set(chars)))
         self.stoi = {c: i for i, c in enumerate(self.itos)}
+
+    @classmethod
+    def from_itos(cls, itos: Sequence[str]) -> Vocab:
+        """The vocabulary whose id → character table is ``itos`` (as a saved model keeps it)."""
+        if tuple(itos[: len(SPECIALS)]) != SPECIALS:
+            raise ValueError(f"a vocabulary starts with {SPECIALS}, not {tuple(itos[:4])}")
+        vocab = cls("")
+        vocab.itos = tuple(itos)
+        vocab.stoi = {c: i for i, c in enumerate(vocab.itos)}
+        return vocab
 
     def __len__(self) -> int:
         return len(self.itos)
@@ -399,3 +332,44 @@ def exact_match(predictions: list[str], targets: list[str]) -> float:
     if len(predictions) != len(targets) or not targets:
         raise ValueError("need as many predictions as targets, and at least one")
     return sum(p == t for p, t in zip(predictions, targets, strict=True)) / len(targets)
+
+
+# ---------------------------------------------------------------- a model on disk
+
+VOCAB_FILE = "vocab.json"
+
+
+def save_seq2seq(
+    model: Seq2Seq,
+    src_vocab: Vocab,
+    tgt_vocab: Vocab,
+    folder: Path,
+    card: ModelCard | None = None,
+) -> Path:
+    """A model folder: weights, architecture, ``vocab.json`` and the card; returns ``folder``."""
+    card = card or ModelCard(
+        name="seq2seq", task="translation", target="", input_schema={"text": {"type": "string"}}
+    )
+    vocab = {"source": list(src_vocab.itos), "target": list(tgt_vocab.itos)}
+    extras = {VOCAB_FILE: json.dumps(vocab, ensure_ascii=False, indent=1)}
+    return save_torch_model(model, folder, card, extras)
+
+
+def load_seq2seq(path: Path) -> tuple[Seq2Seq, Vocab, Vocab]:
+    """(model in eval mode, source vocabulary, target vocabulary) from a folder or a ``.pt``.
+
+    A folder is checked against its card (every file's sha256). A single ``.pt`` file
+    holds ``{"config", "state_dict", "src_vocab", "tgt_vocab"}`` and is read with
+    ``weights_only=True``, so it can carry tensors and plain values, never code.
+    """
+    path = Path(path)
+    if path.is_dir():
+        model, _ = load_torch_model(path)
+        if not isinstance(model, Seq2Seq):
+            raise RoadmapError(f"{path} holds a {type(model).__name__}, not a Seq2Seq")
+        vocab = json.loads((path / VOCAB_FILE).read_text(encoding="utf-8"))
+        return model, Vocab.from_itos(vocab["source"]), Vocab.from_itos(vocab["target"])
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    model = Seq2Seq(Seq2SeqConfig(**saved["config"]))
+    model.load_state_dict(saved["state_dict"])
+    return model.eval(), Vocab.from_itos(saved["src_vocab"]), Vocab.from_itos(saved["tgt_vocab"])

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ai_roadmap.config import compose
+from ai_roadmap.deep.optim_checks import TORCH_CASES
 from ai_roadmap.milestones.s3 import optim as optim_run
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
@@ -24,7 +25,7 @@ def test_smoke_run_passes_every_check_and_writes_the_curves(
     m = result.metrics
     assert m["checks_failed"] == 0, result.notes
     assert m["checks_passed"] == 7
-    for name in optim_run.TORCH_CASES:
+    for name in TORCH_CASES:
         assert m[f"err_{name}"] < 1e-12  # float64 rounding only
     for name in OPTIMISERS:
         # 20 steps from ln 10 ≈ 2.30: every optimiser has started to learn
@@ -35,14 +36,3 @@ def test_smoke_run_passes_every_check_and_writes_the_curves(
     for path in map(Path, result.artifacts.values()):
         assert path.parent == Path(cfg.output_dir) and path.stat().st_size > 0
     assert Path(result.artifacts["optimiser_curves.png"]).read_bytes()[:4] == b"\x89PNG"
-
-
-def test_build_optimiser_wraps_lookahead_around_its_inner_optimiser() -> None:
-    import torch
-
-    params = [torch.nn.Parameter(torch.zeros(2))]
-    spec = {"kind": "lookahead", "k": 4, "alpha": 0.3, "inner": {"kind": "adamw", "lr": 1e-3}}
-    opt = optim_run.build_optimiser(spec, params)
-    assert isinstance(opt, optim_run.Lookahead) and isinstance(opt.inner, optim_run.AdamW)
-    assert (opt.k, opt.alpha) == (4, 0.3)
-    assert opt.param_groups[0] is opt.inner.param_groups[0]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from ai_roadmap.config import compose
+from ai_roadmap.deep.overfitting import RUNS
 from ai_roadmap.milestones.s3 import regularize as rr
-from ai_roadmap.training.threads import torch_threads
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
@@ -52,7 +52,7 @@ def test_smoke_run_passes_every_check(smoke_run) -> None:
 
 def test_smoke_run_reports_each_runs_gap(smoke_run) -> None:
     cfg, result = smoke_run
-    for name in rr.RUNS:
+    for name in RUNS:
         gap, train, val = (
             result.metrics[f"{k}_{name}"] for k in ("gap_acc", "train_acc", "val_acc")
         )
@@ -71,24 +71,3 @@ def test_smoke_run_writes_the_plots(smoke_run) -> None:
         assert path.parent == Path(cfg.output_dir)
         assert path.stat().st_size > 0
     assert Path(result.artifacts["learning_curves.png"]).read_bytes()[:4] == b"\x89PNG"
-
-
-def test_split_is_disjoint_and_scaled(roadmap_home: Path) -> None:
-    split = rr.load_split(50, 70, seed=3)
-    assert split.x_train.shape == (50, 1, 28, 28) and split.x_val.shape == (70, 1, 28, 28)
-    assert float(split.x_train.min()) >= 0.0 and float(split.x_train.max()) <= 1.0
-    train_rows = {tuple(r) for r in split.x_train.flatten(1).numpy().round(4).tolist()}
-    assert not any(tuple(r) in train_rows for r in split.x_val.flatten(1).numpy().round(4).tolist())
-
-
-def test_early_stopping_run_stops_and_restores_the_best_validation_loss(
-    roadmap_home: Path,
-) -> None:
-    overrides = ["experiment.epochs=30", "experiment.patience=2", "experiment.lr=0.01"]
-    cfg = compose("s3.regularize", "smoke", overrides)
-    split = rr.load_split(200, 200, seed=0)
-    with torch_threads(1):
-        hist = rr.train("early_stopping", split, cfg.experiment, seed=0)
-    assert len(hist.val_loss) < 30  # it stopped
-    assert hist.best_epoch == int(np.argmin(hist.val_loss))
-    assert hist.final["val_loss"] == pytest.approx(min(hist.val_loss), rel=1e-6)
