@@ -28,7 +28,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ai_roadmap.training.loop import cpu_has_native_bf16
+from ai_roadmap.training.hardware import cpu_has_native_bf16
 from ai_roadmap.vision.resnet import count_multiply_accumulates, resnet18
 
 BATCH, SIZE, CLASSES = 128, 32, 10

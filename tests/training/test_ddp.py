@@ -25,7 +25,7 @@ import os, sys
 from pathlib import Path
 import torch
 from torch import nn
-from ai_roadmap.training.images import ImageData
+from ai_roadmap.datasets.images import ImageData
 from ai_roadmap.training.loop import TrainOptions, fit
 
 torch.set_num_threads(1)

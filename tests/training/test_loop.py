@@ -9,26 +9,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ai_roadmap.training.images import (
+from ai_roadmap.datasets.images import ImageData, normalise
+from ai_roadmap.training.augment import (
     Augmentation,
-    ImageData,
     augment,
     draw_augmentation,
     epoch_batches,
     epoch_generator,
-    normalise,
     shard,
 )
-from ai_roadmap.training.loop import (
-    TrainOptions,
-    autocast_dtype,
-    channels_last_is_safe,
-    cpu_has_native_bf16,
-    evaluate,
-    fit,
-    lr_at,
-    smoothed_cross_entropy,
-)
+from ai_roadmap.training.evaluate import evaluate
+from ai_roadmap.training.hardware import autocast_dtype, channels_last_is_safe, cpu_has_native_bf16
+from ai_roadmap.training.loop import TrainOptions, fit, lr_at, smoothed_cross_entropy
 from ai_roadmap.vision.resnet import ResNet, ResNetConfig
 
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ai_roadmap.training.images import normalise
+from ai_roadmap.datasets.images import normalise
 from ai_roadmap.vision.distill import FrozenTeacher, distillation_loss, kd_loss
 
 pytestmark = pytest.mark.reference

@@ -16,7 +16,7 @@ Szegedy et al. 2016 for label smoothing; the airbench CIFAR-10 speed runs):
   class, so the loss is
       L = −Σ_k q_k log p_k = (1 − ε)·(−log p_y) + ε · (1/K) Σ_k (−log p_k),
   which stops the logits from growing without bound on separable training data.
-- Random-crop + flip augmentation on tensors (:mod:`ai_roadmap.training.images`).
+- Random-crop + flip augmentation on tensors (:mod:`ai_roadmap.training.augment`).
 - Channels-last memory (N, H, W, C): oneDNN's and cuDNN's fastest convolutions
   read that layout, so no transposes run in every layer.
 - bf16 autocast where the hardware computes in bf16 (any CUDA GPU since Ampere,
@@ -38,9 +38,7 @@ exactly what the student saw.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -52,18 +50,18 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from ai_roadmap.artifacts import ModelCard
-from ai_roadmap.training.images import (
-    Augmentation,
-    ImageData,
-    augment,
-    epoch_batches,
-    epoch_generator,
-    shard,
+from ai_roadmap.datasets.images import ImageData
+from ai_roadmap.training.augment import Augmentation, augment, epoch_batches, epoch_generator, shard
+from ai_roadmap.training.checkpoints import load_checkpoint, save_checkpoint
+from ai_roadmap.training.hardware import (
+    Distributed,
+    autocast_dtype,
+    channels_last_is_safe,
+    input_format,
+    setup_distributed,
 )
 
 LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
-CHECKPOINT_FILE = "checkpoint.pt"
 PRECISIONS = ("auto", "bf16", "fp32")
 COMPILE_MODES = ("auto", "on", "off")
 
@@ -95,73 +93,6 @@ class TrainOptions:
             raise ValueError("label_smoothing and warmup_fraction must lie in [0, 1)")
         if self.precision not in PRECISIONS or self.compile not in COMPILE_MODES:
             raise ValueError(f"precision ∈ {PRECISIONS}, compile ∈ {COMPILE_MODES}")
-
-
-def options_from_config(cfg: Any, data: ImageData) -> TrainOptions:
-    """A run's ``train`` block as :class:`TrainOptions`; crop padding depends on the dataset."""
-    padding = cfg.data.crop_padding["fashion_mnist" if data.proxy else "cifar10"]
-    knobs = {key: value for key, value in cfg.train.items()}
-    return TrainOptions(**knobs, crop_padding=int(padding), seed=int(cfg.seed))
-
-
-# ── hardware and process group ───────────────────────────────────────────────────────
-
-
-@dataclass(frozen=True)
-class Distributed:
-    """This process's place in the job: rank r of N, and the device it trains on."""
-
-    rank: int
-    world_size: int
-    local_rank: int
-    device: torch.device
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def setup_distributed() -> Distributed:
-    """Read torchrun's env vars; join the process group (NCCL on GPU, gloo on CPU) if N > 1."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    cuda = torch.cuda.is_available()
-    device = torch.device(f"cuda:{local}") if cuda else torch.device("cpu")
-    if cuda:
-        torch.cuda.set_device(device)
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if cuda else "gloo")
-    return Distributed(rank, world, local, device)
-
-
-def cpu_has_native_bf16() -> bool:
-    """oneDNN runs bf16 here *and* the CPU has bf16 instructions (AVX512-BF16 or AMX).
-
-    Without them oneDNN either refuses bf16 or emulates it; on an AVX2 CPU a bf16
-    matmul measured 60× slower than fp32, so bf16 is only worth it natively.
-    """
-    try:
-        if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
-            return False
-    except (AttributeError, RuntimeError):
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:  # not Linux: trust oneDNN's answer
-        return True
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """bfloat16 when asked for, or under ``auto`` when the device computes it natively."""
-    if precision == "fp32":
-        return None
-    if precision == "bf16":
-        return torch.bfloat16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
-    return torch.bfloat16 if cpu_has_native_bf16() else None
 
 
 # ── optimiser, schedule, loss ────────────────────────────────────────────────────────
@@ -233,22 +164,6 @@ class _Loop:
     dtype: torch.dtype | None
     total_steps: int
     layout: torch.memory_format  # channels-last or the default, as the model's weights are
-
-
-def channels_last_is_safe(model: nn.Module, device: torch.device) -> bool:
-    """False on CPU for a strided 1×1 conv with < 8 input channels.
-
-    In torch 2.13 on CPU the weight gradient of such a conv in channels-last
-    layout corrupts the heap (the process aborts); only width-reduced test models
-    have one, and they fall back to the default layout.
-    """
-    return device.type != "cpu" or not any(
-        isinstance(m, nn.Conv2d)
-        and m.kernel_size == (1, 1)
-        and m.stride != (1, 1)
-        and m.in_channels < 8
-        for m in model.modules()
-    )
 
 
 def _prepare(model: nn.Module, options: TrainOptions, env: Distributed) -> tuple[nn.Module, bool]:
@@ -372,169 +287,3 @@ def fit(
         world_size=env.world_size,
         settings=asdict(options),
     )
-
-
-# ── checkpoints ──────────────────────────────────────────────────────────────────────
-
-
-def save_checkpoint(
-    folder: Path,
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    epochs_done: int,
-    history: list[dict[str, float]],
-    env: Distributed,
-) -> None:
-    """Rank 0 writes weights, optimizer state (momentum buffers) and history, atomically.
-
-    Nothing else is needed to resume exactly: the schedule is a function of the
-    step, and each epoch's batches, augmentation and dropout seeds of (seed, epoch).
-    """
-    if env.is_main:
-        folder.mkdir(parents=True, exist_ok=True)
-        state = {
-            "epochs_done": epochs_done,
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "history": history,
-        }
-        tmp = folder / (CHECKPOINT_FILE + ".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, folder / CHECKPOINT_FILE)
-    if env.world_size > 1:
-        dist.barrier()  # no rank runs ahead of a checkpoint it might resume from
-
-
-def load_checkpoint(
-    folder: Path | None, model: nn.Module, optimizer: torch.optim.Optimizer, device: torch.device
-) -> tuple[int, list[dict[str, float]]]:
-    """(epochs already done, their history); (0, []) when there is no checkpoint."""
-    path = None if folder is None else folder / CHECKPOINT_FILE
-    if path is None or not path.exists():
-        return 0, []
-    state = torch.load(path, map_location=device, weights_only=True)
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    return int(state["epochs_done"]), list(state["history"])
-
-
-# ── evaluation ───────────────────────────────────────────────────────────────────────
-
-
-def input_format(model: nn.Module) -> torch.memory_format:
-    """channels_last when the model's conv weights are stored that way: feed inputs alike."""
-    for p in model.parameters():
-        if p.ndim == 4 and not p.is_contiguous():
-            return torch.channels_last
-    return torch.contiguous_format
-
-
-@torch.no_grad()
-def predict(
-    model: nn.Module,
-    images: torch.Tensor,
-    *,
-    normalise: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    tta: bool = True,
-    batch_size: int = 500,
-    dtype: torch.dtype | None = None,
-    rows: range | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(row indices, argmax_k z_k(x), argmax_k [z_k(x) + z_k(flip(x))]) in eval mode.
-
-    ``images`` are uint8 with ``normalise`` given, else already-normalised floats;
-    ``rows`` are the batch starts to score (default: all of them). Without ``tta``
-    the third tensor equals the second. The model's train/eval mode is restored.
-    """
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    layout = input_format(model)
-    index, plain, flipped_too = [], [], []
-    for start in rows if rows is not None else range(0, len(images), batch_size):
-        x = images[start : start + batch_size].to(device)
-        x = (normalise(x) if normalise else x.float()).contiguous(memory_format=layout)
-        with torch.autocast(device.type, dtype, enabled=dtype is not None):
-            logits = model(x).float()
-            flipped = model(x.flip(-1)).float() if tta else logits
-        index.append(torch.arange(start, start + len(x), device=device))
-        plain.append(logits.argmax(1))
-        flipped_too.append((logits + flipped).argmax(1))
-    model.train(was_training)
-    empty = torch.zeros(0, dtype=torch.long, device=device)
-    return tuple(torch.cat(t) if t else empty for t in (index, plain, flipped_too))  # type: ignore[return-value]
-
-
-def evaluate(
-    model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    *,
-    normalise: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    tta: bool = True,
-    batch_size: int = 500,
-    dtype: torch.dtype | None = None,
-) -> dict[str, float]:
-    """Accuracy, and with ``tta`` also accuracy of argmax_k [z_k(x) + z_k(flip(x))].
-
-    ``images`` are uint8 with ``normalise`` given, else already-normalised floats.
-    Under DDP each rank scores its 1/N of the images and the counts are summed.
-    """
-    world, rank = (dist.get_world_size(), dist.get_rank()) if dist.is_initialized() else (1, 0)
-    mine = range(rank * batch_size, len(images), world * batch_size)
-    rows, pred, pred_tta = predict(
-        model, images, normalise=normalise, tta=tta, batch_size=batch_size, dtype=dtype, rows=mine
-    )
-    y = labels.to(rows.device)[rows]
-    counts = torch.stack([(pred == y).sum(), (pred_tta == y).sum(), torch.tensor(len(y))])
-    counts = counts.double()
-    if world > 1:
-        dist.all_reduce(counts)
-    result = {"accuracy": float(counts[0] / counts[2])}
-    if tta:
-        result["accuracy_tta"] = float(counts[1] / counts[2])
-    return result
-
-
-# ── the trained model's card ─────────────────────────────────────────────────────────
-
-
-def image_model_card(name: str, data: ImageData, metrics: dict[str, float]) -> ModelCard:
-    """The card of an image classifier: input shape, the normalisation it expects, classes."""
-    image = {
-        "type": "image",
-        "dtype": "uint8",
-        "shape": [data.channels, data.image_size, data.image_size],
-        "mean": list(data.mean),
-        "std": list(data.std),
-    }
-    return ModelCard(
-        name=name,
-        task="classification",
-        target="label",
-        input_schema={"image": image},
-        metrics=metrics,
-        classes=list(data.classes),
-    )
-
-
-def torchrun_main(item_id: str, run: Callable[[Any], Any], argv: list[str] | None = None) -> int:
-    """``torchrun … -m <module> --scale S --out DIR [overrides]``: rank 0 prints the figures."""
-    import argparse
-
-    from ai_roadmap.config import compose
-
-    parser = argparse.ArgumentParser(description=f"{item_id} under torchrun (or alone)")
-    parser.add_argument("--scale", default="quick")
-    parser.add_argument("--out", type=Path, default=Path("runs") / item_id)
-    parser.add_argument("overrides", nargs="*")
-    args = parser.parse_args(argv)
-    cfg = compose(item_id, args.scale, args.overrides)
-    cfg.output_dir = str(args.out)
-    result = run(cfg)
-    if not dist.is_initialized() or dist.get_rank() == 0:
-        figures = {"dataset": result.dataset, **result.metrics}
-        print(json.dumps(figures, indent=2, ensure_ascii=False))
-    if dist.is_initialized():
-        dist.destroy_process_group()
-    return 0

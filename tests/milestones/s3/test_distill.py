@@ -16,9 +16,9 @@ import pytest
 from ai_roadmap.artifacts import ModelCard
 from ai_roadmap.artifacts.torch import save_torch_model
 from ai_roadmap.config import compose
+from ai_roadmap.datasets.images import PROXY_NAME, load_image_data
 from ai_roadmap.errors import RoadmapError, UsageError
 from ai_roadmap.runner import NOT_MEASURED, run_milestone
-from ai_roadmap.training.images import PROXY_NAME, load_image_data
 from ai_roadmap.vision.mobilenetv2 import MobileNetV2, MobileNetV2Config
 from ai_roadmap.vision.resnet import ResNet, ResNetConfig, count_parameters
 

@@ -16,12 +16,12 @@ from ai_roadmap.artifacts import CARD_FILE
 from ai_roadmap.artifacts.torch import load_torch_state
 from ai_roadmap.catalog import Target
 from ai_roadmap.config import compose
+from ai_roadmap.datasets.images import PROXY_NAME, cifar10_present, load_image_data
 from ai_roadmap.errors import DataMissingError, UsageError
 from ai_roadmap.result import Result
 from ai_roadmap.runner import NOT_MEASURED, judge
 from ai_roadmap.settings import get_settings
-from ai_roadmap.training.images import PROXY_NAME, cifar10_present, load_image_data
-from ai_roadmap.training.loop import evaluate
+from ai_roadmap.training.evaluate import evaluate
 from ai_roadmap.vision.resnet import ResNet, ResNetConfig, count_parameters
 
 pytestmark = pytest.mark.data

@@ -24,33 +24,40 @@ stays *not measured*.
 from __future__ import annotations
 
 import json
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
-from ai_roadmap.artifacts.torch import build, load_torch_state, save_torch_model
+from ai_roadmap.artifacts.torch import save_torch_model
+from ai_roadmap.config import typed
+from ai_roadmap.datasets.images import ImageData, ImageSource, normalise
 from ai_roadmap.deploy.export import ANDROID_NOTE, export_all, write_model_card
 from ai_roadmap.errors import RoadmapError, UsageError
+from ai_roadmap.plots import figure
 from ai_roadmap.result import Result
-from ai_roadmap.training.images import ImageData, load_image_data
-from ai_roadmap.training.loop import (
-    FitReport,
-    autocast_dtype,
-    fit,
-    image_model_card,
-    options_from_config,
-    predict,
-    torchrun_main,
-)
+from ai_roadmap.training.evaluate import predict
+from ai_roadmap.training.hardware import autocast_dtype
+from ai_roadmap.training.launch import torchrun_main
+from ai_roadmap.training.loop import FitReport, TrainOptions, fit
+from ai_roadmap.vision.cards import image_model_card
 from ai_roadmap.vision.distill import FrozenTeacher, distillation_loss
 from ai_roadmap.vision.mobilenetv2 import MobileNetV2, MobileNetV2Config
-from ai_roadmap.vision.resnet import ResNet, count_parameters
+from ai_roadmap.vision.recipe import train_options
+from ai_roadmap.vision.resnet import count_parameters
+from ai_roadmap.vision.teacher import (
+    TEACHER_ITEM,
+    Teacher,
+    teacher_from_folder,
+    teacher_from_registry,
+    train_teacher,
+)
 
-TEACHER_ITEM = "s3.resnet18"
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
 TEACHER_SOURCES = ("auto", "registry", "train")
 NOT_MEASURED = (
     "CIFAR-10 is not on this machine, so teacher and students were trained and scored on "
@@ -59,83 +66,69 @@ NOT_MEASURED = (
 )
 
 
-@dataclass
-class Teacher:
-    """The ResNet-18 teacher, the normalisation it was trained with, and where it came from."""
+@dataclass(frozen=True)
+class TeacherChoice:
+    """Where the ResNet-18 teacher comes from."""
 
-    model: ResNet
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    origin: str  # one line for the notes
-    train_seconds: float = 0.0  # 0 when loaded
+    source: str = "auto"  # auto | registry | train
+    model_dir: str | None = None  # a model folder of s3.resnet18
+    overrides: list[str] = field(default_factory=list)  # s3.resnet18 overrides for a new one
+
+    def __post_init__(self) -> None:
+        if self.source not in TEACHER_SOURCES:
+            raise ValueError(f"teacher.source must be one of {', '.join(TEACHER_SOURCES)}")
+
+
+@dataclass(frozen=True)
+class Student:
+    """MobileNetV2 α and dropout; α = 1 has 2.2 M parameters, 20 % of ResNet-18's."""
+
+    width_mult: float = 1.0
+    dropout: float = 0.2
+
+
+@dataclass(frozen=True)
+class Distillation:
+    """L = α T² KL(p_T ‖ q_T) + (1 − α) CE(hard labels, smoothed by ``hard_label_smoothing``)."""
+
+    temperature: float = 4.0
+    alpha: float = 0.9
+    hard_label_smoothing: float = 0.0
+
+
+@dataclass(frozen=True)
+class Export:
+    """The formats the distilled student is exported to and how each file is checked."""
+
+    formats: list[str] = field(default_factory=lambda: ["torchscript", "executorch", "onnx"])
+    batch: int = 16  # real test images the exports are checked on
+    repeats: int = 30  # latency: median of this many single-image runs
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole of ``conf/s3.distill``."""
+
+    seed: int = 0  # student initialisation (both students start from the same weights)
+    scale: str = "quick"  # the scale a teacher trained here uses
+    output_dir: str = "."
+    data: ImageSource = field(default_factory=ImageSource)
+    teacher: TeacherChoice = field(default_factory=TeacherChoice)
+    student: Student = field(default_factory=Student)
+    distill: Distillation = field(default_factory=Distillation)
+    train: TrainOptions = field(default_factory=TrainOptions)
+    export: Export = field(default_factory=Export)
 
 
 # ── the teacher ──────────────────────────────────────────────────────────────────────
 
 
-def teacher_from_folder(folder: Path, data: ImageData) -> Teacher | str:
-    """The ResNet-18 saved in ``folder``, or why it cannot teach on ``data`` (one line)."""
-    state, architecture, card = load_torch_state(folder)
-    if architecture.get("class") != "ai_roadmap.vision.resnet.ResNet":
-        return f"{folder} holds {architecture.get('class')}, not a ResNet"
-    image = card.input_schema.get("image", {})
-    wanted = [data.channels, data.image_size, data.image_size]
-    if image.get("shape") != wanted or list(card.classes) != list(data.classes):
-        return (
-            f"it was trained on {image.get('shape')} images of {len(card.classes)} classes, "
-            f"this run has {wanted} images of {data.dataset.split(',')[0]}"
-        )
-    model = build(architecture["class"], architecture["config"])
-    model.load_state_dict(state)
-    return Teacher(model, tuple(image["mean"]), tuple(image["std"]), "")
-
-
-def teacher_from_registry(data: ImageData) -> Teacher | str:
-    """The ``s3.resnet18`` champion, or why there is none that fits (one line)."""
-    from ai_roadmap.settings import get_settings
-    from ai_roadmap.tracking import champion_model_dir
-
-    with tempfile.TemporaryDirectory(prefix="teacher-") as tmp:
-        try:
-            folder, version = champion_model_dir(get_settings(), TEACHER_ITEM, Path(tmp))
-        except RoadmapError:
-            return f"the registry has no {TEACHER_ITEM} model yet"
-        found = teacher_from_folder(folder, data)
-    if isinstance(found, str):
-        return f"the registry's {TEACHER_ITEM} v{version} does not fit: {found}"
-    found.origin = f"teacher: registry model {TEACHER_ITEM} v{version}"
-    return found
-
-
-def train_teacher(cfg: Any, data: ImageData, out: Path) -> Teacher:
-    """ResNet-18 trained here with the s3.resnet18 recipe at this run's scale, on this data."""
-    from ai_roadmap.config import compose
-    from ai_roadmap.milestones.s3.resnet18 import build_model
-
-    recipe = compose(TEACHER_ITEM, str(cfg.scale), list(cfg.teacher.overrides or []))
-    model = build_model(recipe, data)
-    options = options_from_config(recipe, data)
-    report = fit(model, data, options, checkpoint_dir=out / "teacher_ckpt")
-    origin = (
-        f"teacher: ResNet-18 trained in this run ({TEACHER_ITEM} recipe at {cfg.scale}, "
-        f"{report.epochs} epoch(s), {report.images_per_second:.1f} images/s)"
-    )
-    return Teacher(report.model, data.mean, data.std, origin, report.train_seconds)
-
-
-def teacher_source(cfg: Any) -> str:
-    """``teacher.source``, or a one-line error naming the choices."""
-    source = str(cfg.teacher.source)
-    if source not in TEACHER_SOURCES:
-        raise UsageError(f"teacher.source must be one of {', '.join(TEACHER_SOURCES)}")
-    return source
-
-
-def get_teacher(cfg: Any, data: ImageData, out: Path) -> Teacher:
+def get_teacher(cfg: Config | DictConfig, data: ImageData, out: Path) -> Teacher:
     """Resolve ``teacher.model_dir`` / ``teacher.source`` into a ResNet-18 teacher."""
-    source = teacher_source(cfg)
-    if cfg.teacher.model_dir:
-        folder = Path(cfg.teacher.model_dir).expanduser()
+    c = cfg if isinstance(cfg, Config) else typed(cfg, Config)
+    choice = c.teacher
+    if choice.model_dir:
+        folder = Path(choice.model_dir).expanduser()
         if not folder.is_dir():
             raise UsageError(f"teacher.model_dir {folder} is not a folder of an s3.resnet18 model")
         found = teacher_from_folder(folder, data)
@@ -143,14 +136,14 @@ def get_teacher(cfg: Any, data: ImageData, out: Path) -> Teacher:
             raise UsageError(f"teacher.model_dir cannot teach this run: {found}")
         found.origin = f"teacher: model folder {folder}"
         return found
-    if source == "train":
-        return train_teacher(cfg, data, out)
+    if choice.source == "train":
+        return train_teacher(c.scale, choice.overrides, data, out)
     found = teacher_from_registry(data)
     if not isinstance(found, str):
         return found
-    if source == "registry":
+    if choice.source == "registry":
         raise RoadmapError(f"{found}; run `roadmap run {TEACHER_ITEM}` on the same dataset first")
-    teacher = train_teacher(cfg, data, out)
+    teacher = train_teacher(c.scale, choice.overrides, data, out)
     teacher.origin += f" because {found}"
     return teacher
 
@@ -158,30 +151,28 @@ def get_teacher(cfg: Any, data: ImageData, out: Path) -> Teacher:
 # ── the students ─────────────────────────────────────────────────────────────────────
 
 
-def build_student(cfg: Any, data: ImageData) -> MobileNetV2:
-    """MobileNetV2 (CIFAR strides) initialised from ``cfg.seed``: both students start equal."""
-    torch.manual_seed(int(cfg.seed))
+def build_student(c: Config, data: ImageData) -> MobileNetV2:
+    """MobileNetV2 (CIFAR strides) initialised from ``c.seed``: both students start equal."""
+    torch.manual_seed(c.seed)
     arch = MobileNetV2Config(
         in_channels=data.channels,
         num_classes=len(data.classes),
-        width_mult=float(cfg.student.width_mult),
-        dropout=float(cfg.student.dropout),
+        width_mult=c.student.width_mult,
+        dropout=c.student.dropout,
     )
     return MobileNetV2(arch)
 
 
 def train_students(
-    cfg: Any, data: ImageData, teacher: Teacher, out: Path
+    c: Config, data: ImageData, teacher: Teacher, out: Path
 ) -> tuple[FitReport, FitReport]:
     """(distilled, plain): same start, same batches; only the loss differs."""
-    options = options_from_config(cfg, data)
+    options = train_options(c.train, c.data, data, c.seed)
     frozen = FrozenTeacher(teacher.model, (data.mean, data.std), (teacher.mean, teacher.std))
-    kd = cfg.distill
-    loss = distillation_loss(
-        frozen, float(kd.temperature), float(kd.alpha), float(kd.hard_label_smoothing)
-    )
-    distilled = fit(build_student(cfg, data), data, options, loss, out / "ckpt_distilled")
-    plain = fit(build_student(cfg, data), data, options, None, out / "ckpt_plain")
+    kd = c.distill
+    loss = distillation_loss(frozen, kd.temperature, kd.alpha, kd.hard_label_smoothing)
+    distilled = fit(build_student(c, data), data, options, loss, out / "ckpt_distilled")
+    plain = fit(build_student(c, data), data, options, None, out / "ckpt_plain")
     return distilled, plain
 
 
@@ -189,29 +180,27 @@ def train_students(
 
 
 def predictions(
-    model: nn.Module, data: ImageData, norm: tuple[Any, Any], cfg: Any
+    model: nn.Module, data: ImageData, norm: tuple[Any, Any], c: Config
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Test-set predictions, plain and with flip TTA, of a model trained with ``norm``."""
-    from ai_roadmap.training.images import normalise
-
     _, plain, tta = predict(
         model,
         data.test_images,
         normalise=lambda x: normalise(x, *norm),
-        batch_size=int(cfg.train.eval_batch_size),
-        dtype=autocast_dtype(cfg.train.precision, next(model.parameters()).device),
+        batch_size=c.train.eval_batch_size,
+        dtype=autocast_dtype(c.train.precision, next(model.parameters()).device),
     )
     return plain.cpu(), tta.cpu()
 
 
 def measure(
-    cfg: Any, data: ImageData, teacher: Teacher, distilled: FitReport, plain: FitReport
+    c: Config, data: ImageData, teacher: Teacher, distilled: FitReport, plain: FitReport
 ) -> dict[str, float]:
     """Accuracies of all three on the same test images, the drop, the gain, sizes and speeds."""
     own = (data.mean, data.std)
-    t, t_tta = predictions(teacher.model, data, (teacher.mean, teacher.std), cfg)
-    s, s_tta = predictions(distilled.model, data, own, cfg)
-    p, p_tta = predictions(plain.model, data, own, cfg)
+    t, t_tta = predictions(teacher.model, data, (teacher.mean, teacher.std), c)
+    s, s_tta = predictions(distilled.model, data, own, c)
+    p, p_tta = predictions(plain.model, data, own, c)
     y = data.test_labels
 
     def acc(pred: torch.Tensor) -> float:
@@ -242,20 +231,12 @@ def measure(
 
 def plot_histories(distilled: FitReport, plain: FitReport, path: Path) -> Path:
     """Training accuracy per epoch of both students (augmented batches)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for label, report in (("distilled", distilled), ("no distillation", plain)):
-        epochs = [h["epoch"] for h in report.history]
-        ax.plot(epochs, [h["accuracy"] for h in report.history], "o-", label=label)
-    ax.set(xlabel="epoch", ylabel="training accuracy (augmented batches)", title="MobileNetV2")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    with figure(path) as (_, ax):
+        for label, report in (("distilled", distilled), ("no distillation", plain)):
+            epochs = [h["epoch"] for h in report.history]
+            ax.plot(epochs, [h["accuracy"] for h in report.history], "o-", label=label)
+        ax.set(xlabel="epoch", ylabel="training accuracy (augmented batches)", title="MobileNetV2")
+        ax.legend()
     return path
 
 
@@ -267,14 +248,12 @@ def save_student(
 
 
 def export_student(
-    cfg: Any, model: MobileNetV2, data: ImageData, out: Path
+    c: Config, model: MobileNetV2, data: ImageData, out: Path
 ) -> tuple[dict[str, float], list[str]]:
     """Export to the configured formats, verify each in a fresh process; (metrics, notes)."""
-    example = data.normalise(data.test_images[: int(cfg.export.batch)])
-    formats = tuple(cfg.export.formats)
-    report = export_all(
-        model.cpu(), example, out, "student", formats, repeats=int(cfg.export.repeats)
-    )
+    example = data.normalise(data.test_images[: c.export.batch])
+    formats = tuple(c.export.formats)
+    report = export_all(model.cpu(), example, out, "student", formats, repeats=c.export.repeats)
     report.write_csv(out / "exports.csv")
     write_model_card(report, out / "student.json", data.mean, data.std, data.classes)
     notes = [
@@ -289,23 +268,21 @@ def export_student(
 # ── the milestone ────────────────────────────────────────────────────────────────────
 
 
-def run(cfg: Any) -> Result:
-    teacher_source(cfg)  # checked before any data is read
-    out = Path(cfg.output_dir)
+def run(cfg: DictConfig) -> Result:
+    c = typed(cfg, Config)  # teacher.source is checked before any data is read
+    out = Path(c.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = load_image_data(
-        cfg.data.source, cfg.data.n_train, cfg.data.n_test, seed=int(cfg.data.subset_seed)
-    )
-    teacher = get_teacher(cfg, data, out)
-    distilled, plain = train_students(cfg, data, teacher, out)
-    metrics = measure(cfg, data, teacher, distilled, plain)
+    data = c.data.load()
+    teacher = get_teacher(c, data, out)
+    distilled, plain = train_students(c, data, teacher, out)
+    metrics = measure(c, data, teacher, distilled, plain)
     main = not torch.distributed.is_initialized() or torch.distributed.get_rank() == 0
     artifacts: dict[str, Path] = {}
     notes = [
         teacher.origin,
-        f"student: MobileNetV2 ×{float(cfg.student.width_mult):g}, "
+        f"student: MobileNetV2 ×{c.student.width_mult:g}, "
         f"{metrics['param_ratio']:.0%} of the teacher's parameters; "
-        f"distillation T = {float(cfg.distill.temperature):g}, α = {float(cfg.distill.alpha):g}",
+        f"distillation T = {c.distill.temperature:g}, α = {c.distill.alpha:g}",
     ]
     if main:
         histories = out / "histories.json"
@@ -316,11 +293,11 @@ def run(cfg: Any) -> Result:
             "student_curves.png": plot_histories(distilled, plain, out / "student_curves.png"),
             "histories.json": histories,
         }
-        if cfg.export.formats:
-            exported, export_notes = export_student(cfg, distilled.model, data, out / "export")
+        if c.export.formats:
+            exported, export_notes = export_student(c, distilled.model, data, out / "export")
             metrics |= exported
             notes += export_notes
-            if {"torchscript", "executorch"} & set(cfg.export.formats):
+            if {"torchscript", "executorch"} & set(c.export.formats):
                 notes.append(ANDROID_NOTE)
             artifacts["export"] = out / "export"
         save_student(distilled.model, data, metrics, out / "model")

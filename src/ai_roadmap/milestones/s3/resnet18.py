@@ -1,7 +1,8 @@
 """s3.resnet18 — ResNet-18 in plain PyTorch trained to 94 % on CIFAR-10 (or its offline proxy).
 
-The model is :mod:`ai_roadmap.vision.resnet` (CIFAR stem), the data
-:mod:`ai_roadmap.training.images`, the training :func:`ai_roadmap.training.loop.fit`
+The model is :mod:`ai_roadmap.vision.resnet` (CIFAR stem) built by the recipe of
+:mod:`ai_roadmap.vision.recipe`, the data
+:mod:`ai_roadmap.datasets.images`, the training :func:`ai_roadmap.training.loop.fit`
 (Nesterov SGD, one-cycle learning rate, label smoothing, crop + flip, channels-last,
 bf16 where the hardware has it). The test set is scored with and without
 test-time flip augmentation; ``test_accuracy`` is the plain figure the target
@@ -22,23 +23,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
 
 from ai_roadmap.artifacts.torch import save_torch_model
+from ai_roadmap.config import typed
+from ai_roadmap.datasets.images import ImageData
+from ai_roadmap.plots import figure
 from ai_roadmap.result import Result
-from ai_roadmap.training.images import ImageData, load_image_data
-from ai_roadmap.training.loop import (
-    FitReport,
-    autocast_dtype,
-    evaluate,
-    fit,
-    image_model_card,
-    options_from_config,
-    torchrun_main,
-)
-from ai_roadmap.vision.resnet import ResNet, ResNetConfig, count_parameters
+from ai_roadmap.training.evaluate import evaluate
+from ai_roadmap.training.hardware import autocast_dtype
+from ai_roadmap.training.launch import torchrun_main
+from ai_roadmap.training.loop import FitReport, fit
+from ai_roadmap.vision.cards import image_model_card
+from ai_roadmap.vision.recipe import ResNet18Recipe, build_resnet18, train_options
+from ai_roadmap.vision.resnet import ResNet, count_parameters
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 NOT_MEASURED = (
     "CIFAR-10 is not on this machine, so the model was trained and scored on the "
@@ -46,34 +49,17 @@ NOT_MEASURED = (
     "`roadmap run s3.resnet18 --scale full` to measure the 94 % target"
 )
 
-
-def build_model(cfg: Any, data: ImageData) -> ResNet:
-    """ResNet-18 for the data's channels and classes, initialised from ``cfg.seed``."""
-    torch.manual_seed(int(cfg.seed))
-    arch = ResNetConfig(
-        in_channels=data.channels,
-        num_classes=len(data.classes),
-        base_width=int(cfg.model.base_width),
-    )
-    return ResNet(arch)
+Config = ResNet18Recipe  # the whole of conf/s3.resnet18 (shared with s3.distill's teacher)
 
 
 def plot_history(history: list[dict[str, float]], path: Path) -> Path:
     """Training loss and accuracy (on augmented batches) per epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     epochs = [h["epoch"] for h in history]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.plot(epochs, [h["loss"] for h in history], "o-")
-    left.set(xlabel="epoch", ylabel="training loss (label-smoothed)", title="loss")
-    right.plot(epochs, [h["accuracy"] for h in history], "o-")
-    right.set(xlabel="epoch", ylabel="accuracy on augmented batches", title="training accuracy")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    with figure(path, ncols=2, figsize=(10, 4)) as (_, (left, right)):
+        left.plot(epochs, [h["loss"] for h in history], "o-")
+        left.set(xlabel="epoch", ylabel="training loss (label-smoothed)", title="loss")
+        right.plot(epochs, [h["accuracy"] for h in history], "o-")
+        right.set(xlabel="epoch", ylabel="accuracy on augmented batches", title="training accuracy")
     return path
 
 
@@ -83,16 +69,16 @@ def save_model(model: ResNet, data: ImageData, metrics: dict[str, float], folder
     return save_torch_model(model, folder, card)
 
 
-def measure(report: FitReport, data: ImageData, cfg: Any) -> dict[str, float]:
+def measure(report: FitReport, data: ImageData, c: Config) -> dict[str, float]:
     """Test accuracy with and without flip TTA, and how fast the training ran."""
-    dtype = autocast_dtype(cfg.train.precision, next(report.model.parameters()).device)
+    dtype = autocast_dtype(c.train.precision, next(report.model.parameters()).device)
     scores = evaluate(
         report.model,
         data.test_images,
         data.test_labels,
         normalise=data.normalise,
         tta=True,
-        batch_size=int(cfg.train.eval_batch_size),
+        batch_size=c.train.eval_batch_size,
         dtype=dtype,
     )
     threads = torch.get_num_threads()
@@ -108,17 +94,16 @@ def measure(report: FitReport, data: ImageData, cfg: Any) -> dict[str, float]:
     }
 
 
-def run(cfg: Any) -> Result:
+def run(cfg: DictConfig) -> Result:
+    c = typed(cfg, Config)
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = load_image_data(
-        cfg.data.source, cfg.data.n_train, cfg.data.n_test, seed=int(cfg.data.subset_seed)
-    )
-    model = build_model(cfg, data)
-    options = options_from_config(cfg, data)
-    checkpoints = Path(cfg.checkpoint_dir).expanduser() if cfg.checkpoint_dir else out / "ckpt"
+    data = c.data.load()
+    model = build_resnet18(c, data)
+    options = train_options(c.train, c.data, data, c.seed)
+    checkpoints = Path(c.checkpoint_dir).expanduser() if c.checkpoint_dir else out / "ckpt"
     report = fit(model, data, options, checkpoint_dir=checkpoints)
-    metrics = measure(report, data, cfg)
+    metrics = measure(report, data, c)
     artifacts: dict[str, Path] = {}
     if not torch.distributed.is_initialized() or torch.distributed.get_rank() == 0:
         history_path = out / "history.json"
