@@ -245,3 +245,27 @@ def test_a_model_without_a_fast_path_is_named() -> None:
     model.fit(pd.read_parquet(LEGACY / "s0.titanic" / "inputs.parquet"), np.arange(40) % 2)
     with pytest.raises(Unsupported, match="KNeighborsClassifier"):
         compile_model(model, TITANIC_INPUTS, "classification")
+
+
+def test_the_service_answers_the_same_on_both_paths(tmp_path: Path) -> None:
+    """Legacy Titanic model served with and without its fast files: the same answers."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from ai_roadmap.serving.app import create_app
+    from ai_roadmap.serving.fast.compile import export_fast_path
+    from ai_roadmap.settings import Settings
+
+    records = as_records(pd.read_parquet(LEGACY / "s0.titanic" / "inputs.parquet"), TITANIC_INPUTS)
+    answers = {}
+    for path in ("fast", "pipeline"):
+        root = tmp_path / path
+        shutil.copytree(LEGACY / "s0.titanic" / "model", root / "titanic")
+        if path == "fast":
+            assert export_fast_path(root / "titanic") == "fast"
+        settings = Settings(serve_model_dir=root, serve_models="titanic")
+        with TestClient(create_app(settings)) as client:
+            body = client.post("/v1/titanic/predict/batch", json={"records": records}).json()
+            answers[path] = [p["probability"] for p in body["predictions"]]
+    np.testing.assert_allclose(answers["fast"], answers["pipeline"], rtol=0, atol=1e-12)

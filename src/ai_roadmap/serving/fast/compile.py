@@ -8,6 +8,8 @@ service keeps serving that model through its training pipeline.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import tempfile
@@ -83,13 +85,26 @@ class _Compiler:
             if step == "drop" or len(columns) == 0:
                 continue
             columns = [str(c) for c in columns]
-            if type(step).__name__ == "OneHotEncoder":
-                parts.append(
-                    {"step": self.one_hot(step, columns), "columns": columns, "input": "table"}
-                )
+            table = self.table_steps(step, columns)
+            if table is not None:
+                parts.append({"step": table, "columns": columns, "input": "table"})
             else:
                 parts.append({"step": self.estimator(step), "columns": columns, "input": "matrix"})
         return {"kind": "columns", "parts": parts}
+
+    def table_steps(self, step: Any, columns: list[str]) -> dict[str, Any] | None:
+        """A one-hot encoder, maybe after imputers, on raw columns; None for a numeric part."""
+        steps = [s for _, s in step.steps] if type(step).__name__ == "Pipeline" else [step]
+        if type(steps[-1]).__name__ != "OneHotEncoder":
+            return None
+        out = []
+        for s in steps[:-1]:
+            if type(s).__name__ != "SimpleImputer" or s.add_indicator:
+                raise Unsupported(f"{type(s).__name__} before a OneHotEncoder")
+            fill = [_plain(v) for v in s.statistics_]
+            out.append({"kind": "impute_table", "columns": columns, "fill": fill})
+        out.append(self.one_hot(steps[-1], columns))
+        return {"kind": "pipeline", "steps": out}
 
     def one_hot(self, enc: Any, columns: list[str]) -> dict[str, Any]:
         if enc.handle_unknown != "ignore" or enc.drop is not None:
@@ -304,14 +319,36 @@ def compile_model(
     return spec, compiler.arrays
 
 
-def write_fast_files(model: Any, inputs: list[str], task: str, folder: Path) -> None:
-    """Write ``fast.json`` + ``fast.npz`` into ``folder`` (each atomically); raises Unsupported."""
+def write_fast_files(
+    model: Any, inputs: list[str], task: str, folder: Path, model_sha256: str = ""
+) -> None:
+    """Write ``fast.npz`` then ``fast.json`` (which names both hashes), each atomically.
+
+    Raises :class:`Unsupported` before writing anything when a step has no fast path.
+    """
     spec, arrays = compile_model(model, inputs, task)
-    for name, write in (
-        (ARRAYS_FILE, lambda f: np.savez(f, **arrays)),
-        (SPEC_FILE, lambda f: f.write(json.dumps(spec, ensure_ascii=False).encode())),
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    blob = buffer.getvalue()
+    spec["arrays_sha256"] = hashlib.sha256(blob).hexdigest()
+    spec["model_sha256"] = model_sha256
+    for name, data in (
+        (ARRAYS_FILE, blob),
+        (SPEC_FILE, json.dumps(spec, ensure_ascii=False).encode()),
     ):
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}-")
         with os.fdopen(fd, "wb") as handle:
-            write(handle)
+            handle.write(data)
         os.replace(tmp, folder / name)
+
+
+def export_fast_path(folder: Path) -> str:
+    """Compile the model in ``folder`` next to it; the path the service will take and why."""
+    from ai_roadmap.artifacts import load_model
+
+    model, card = load_model(folder)
+    try:
+        write_fast_files(model, list(card.input_schema), card.task, folder, card.sha256)
+    except Unsupported as exc:
+        return f"pipeline ({exc})"
+    return "fast"

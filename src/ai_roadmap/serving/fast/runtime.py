@@ -8,6 +8,8 @@ positive class (classifiers) or the prediction (regressors).
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -168,6 +170,21 @@ class _Builder:
 
         return run
 
+    def _impute_table(self, spec: dict[str, Any]) -> Step:
+        """SimpleImputer on raw columns: a gap (None or NaN) becomes the fitted fill value."""
+        fills = dict(zip(spec["columns"], spec["fill"], strict=True))
+
+        def run(t: Table) -> Table:
+            out = dict(t)
+            for column, fill in fills.items():
+                gap = _is_missing(t[column])
+                values = np.array(t[column], dtype=object)
+                values[gap] = fill
+                out[column] = values
+            return out
+
+        return run
+
     def _one_hot(self, spec: dict[str, Any]) -> Step:
         categories = spec["categories"]
         names = spec["columns"]
@@ -207,6 +224,10 @@ class _Builder:
         return run
 
 
+def has_fast_path(folder: Path) -> bool:
+    return (folder / SPEC_FILE).exists()
+
+
 class FastModel:
     """A compiled model: ``predict(records)`` → probabilities (classifier) or values."""
 
@@ -216,18 +237,31 @@ class FastModel:
         self._run = _Builder(arrays).build(spec["model"])
 
     @classmethod
-    def load(cls, folder: Path) -> FastModel:
+    def load(cls, folder: Path, card: Any = None) -> FastModel:
+        """Read the files; with ``card``, require them to be compiled from that very model."""
+        again = "export the model again with `roadmap serve --export-only`"
         try:
             spec = json.loads((folder / SPEC_FILE).read_text(encoding="utf-8"))
-            with np.load(folder / ARRAYS_FILE, allow_pickle=False) as npz:
+            blob = (folder / ARRAYS_FILE).read_bytes()
+            if hashlib.sha256(blob).hexdigest() != spec.get("arrays_sha256"):
+                raise ValueError(f"{ARRAYS_FILE} does not match its sha256 in {SPEC_FILE}")
+            with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError, KeyError) as exc:
+            model = cls(spec, arrays)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RoadmapError(
-                f"{folder}: the fast path files are unreadable ({exc}); export the model again "
-                "with `roadmap serve --export-only`"
+                f"{folder}: the fast path files are unreadable ({exc}); {again}"
             ) from None
-        return cls(spec, arrays)
+        if card is not None and spec.get("model_sha256") != card.sha256:
+            raise RoadmapError(f"{folder}: the fast path was compiled from another model; {again}")
+        return model
 
     def predict(self, records: Sequence[dict[str, Any]]) -> np.ndarray:
-        out = self._run(table_from_records(records, self.inputs))
-        return np.asarray(out, dtype=float).reshape(len(records))
+        """One figure per record; ValueError when a record gives no finite prediction."""
+        with np.errstate(all="ignore"):
+            out = np.asarray(self._run(table_from_records(records, self.inputs)), dtype=float)
+        out = out.reshape(len(records))
+        if not np.isfinite(out).all():
+            bad = int(np.flatnonzero(~np.isfinite(out))[0])
+            raise ValueError(f"record {bad} gives no finite prediction (check its values)")
+        return out
