@@ -269,3 +269,40 @@ def test_the_service_answers_the_same_on_both_paths(tmp_path: Path) -> None:
             body = client.post("/v1/titanic/predict/batch", json={"records": records}).json()
             answers[path] = [p["probability"] for p in body["predictions"]]
     np.testing.assert_allclose(answers["fast"], answers["pipeline"], rtol=0, atol=1e-12)
+
+
+def test_the_service_needs_neither_pandas_nor_scikit_learn(tmp_path: Path) -> None:
+    """What the image holds: the app starts and predicts with those imports made impossible."""
+    import shutil
+    import subprocess
+    import sys
+
+    from ai_roadmap.serving.fast.compile import export_fast_path
+
+    shutil.copytree(LEGACY / "s0.titanic" / "model", tmp_path / "titanic")
+    export_fast_path(tmp_path / "titanic")
+    record = as_records(pd.read_parquet(LEGACY / "s0.titanic" / "inputs.parquet"), TITANIC_INPUTS)[
+        0
+    ]
+    script = f"""
+import sys
+for name in ("pandas", "sklearn", "scipy", "lightgbm", "joblib"):
+    sys.modules[name] = None  # any import of them raises ImportError
+from fastapi.testclient import TestClient
+from ai_roadmap.serving.app import create_app
+from ai_roadmap.settings import Settings
+settings = Settings(serve_model_dir={str(tmp_path)!r}, serve_models="titanic")
+with TestClient(create_app(settings)) as client:
+    answer = client.post("/v1/titanic/predict", json={record!r})
+    assert answer.status_code == 200, answer.text
+    print(answer.json()["probability"])
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    from ai_roadmap.artifacts import load_model
+
+    model, _ = load_model(LEGACY / "s0.titanic" / "model")
+    want = model.predict_proba(pd.DataFrame([record], columns=TITANIC_INPUTS))[0, 1]
+    assert abs(float(done.stdout.strip().splitlines()[-1]) - want) < 1e-9  # after the log line

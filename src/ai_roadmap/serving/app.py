@@ -61,8 +61,14 @@ class Served:
         if has_fast_path(self.folder):
             self.card = verified_card(self.folder)
             self.fast = FastModel.load(self.folder, self.card)
-        else:
+            return
+        try:
             self.model, self.card = load_model(self.folder)
+        except ImportError as exc:
+            raise RoadmapError(
+                f"model {self.name!r} has no fast path and this environment lacks {exc.name}: "
+                "export it with `roadmap serve --export-only`, or install ai-roadmap[classic]"
+            ) from None
 
     @property
     def path(self) -> str:
