@@ -22,12 +22,13 @@ RUN python -m venv /venv \
  && /venv/bin/pip install --no-cache-dir --no-compile -r /tmp/serve.txt \
  && /venv/bin/pip install --no-cache-dir --no-compile --no-deps /src \
  && /venv/bin/python -c "from ai_roadmap.serving.venv import prune_venv; prune_venv('/venv')"
-# exported by `roadmap serve --export-only` (model.joblib, model_card.json, VERSION per model)
+# exported by `roadmap serve --export-only` (model_card.json, fast.json + fast.npz, model.joblib,
+# VERSION per model): the service predicts through fast.* with NumPy alone
 COPY build/models/ /models/
 ARG MODELS=titanic,churn,house
 # fail the build, not the first request, when a model needs a module the venv lacks
 RUN chmod -R a=rX /models \
- && ROADMAP_SERVE_MODEL_DIR=/models ROADMAP_SERVE_MODELS=${MODELS} /venv/bin/python -c "from ai_roadmap.artifacts import load_model; from ai_roadmap.settings import get_settings; s = get_settings(); [load_model(s.model_dir / n) for n in s.served]"
+ && ROADMAP_SERVE_MODEL_DIR=/models ROADMAP_SERVE_MODELS=${MODELS} /venv/bin/python -c "from ai_roadmap.serving.app import read_served; from ai_roadmap.settings import get_settings; [m.load() for m in read_served(get_settings()).values()]"
 
 # ── runtime: the venv and the models, run as an unprivileged user ────────────────────────────
 FROM ${PYTHON_IMAGE}

@@ -25,7 +25,14 @@ from ai_roadmap.serving.loadtest import LoadTestOptions, run_load_test
 from ai_roadmap.settings import Settings, get_settings
 
 COLUMNS = ("scenario", "workers", "batch_size", "connections", "keep_alive", "rps")
-COLUMNS += ("records_per_s", "p50_ms", "p99_ms", "errors", "busiest_worker_share")
+COLUMNS += (
+    "records_per_s",
+    "p50_ms",
+    "p99_ms",
+    "errors",
+    "busiest_worker_share",
+    "generator_cores",
+)
 
 
 def _export_titanic(settings: Settings, scratch: Path) -> tuple[Settings, str]:

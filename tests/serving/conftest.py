@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from ai_roadmap.artifacts import ModelCard, infer_input_schema, save_model
 from ai_roadmap.serving.app import create_app
+from ai_roadmap.serving.fast.compile import export_fast_path
 from ai_roadmap.settings import Settings
 
 SERVED = ("titanic", "house", "churn")
@@ -114,6 +115,7 @@ def _export(folder: Path, frame: pd.DataFrame, y: np.ndarray, card: ModelCard) -
     card.classes = [0, 1] if classify else []
     save_model(model, folder, card)
     (folder / "VERSION").write_text(f"{VERSION}\n")
+    assert export_fast_path(folder) == "fast"  # as `roadmap serve --export-only` does
 
 
 # name -> (frame builder, seed, milestone, target, task)

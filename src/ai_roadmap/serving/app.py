@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from ai_roadmap.artifacts import ModelCard, load_model, read_card
+from ai_roadmap.artifacts import ModelCard, load_model, read_card, verified_card
 from ai_roadmap.errors import RoadmapError
 from ai_roadmap.serving import SERVED_MODELS
 from ai_roadmap.serving.docs import add_offline_docs
@@ -52,17 +52,43 @@ class Served:
     version: str
     folder: Path
     model: Any = None
+    fast: Any = None  # the compiled NumPy path (serving.fast), when the folder has one
+
+    def load(self) -> None:
+        """The fast path when exported with the model, else the training pipeline (joblib)."""
+        from ai_roadmap.serving.fast.runtime import FastModel, has_fast_path
+
+        if has_fast_path(self.folder):
+            self.card = verified_card(self.folder)
+            self.fast = FastModel.load(self.folder, self.card)
+            return
+        try:
+            self.model, self.card = load_model(self.folder)
+        except ImportError as exc:
+            raise RoadmapError(
+                f"model {self.name!r} has no fast path and this environment lacks {exc.name}: "
+                "export it with `roadmap serve --export-only`, or install ai-roadmap[classic]"
+            ) from None
+
+    @property
+    def path(self) -> str:
+        return "fast" if self.fast is not None else "pipeline"
 
     def predict(self, records: list[BaseModel]) -> list[Prediction]:
-        import pandas as pd
+        rows = [r.model_dump(by_alias=True) for r in records]
+        if self.fast is not None:
+            values = self.fast.predict(rows)
+        else:
+            import pandas as pd
 
-        frame = pd.DataFrame(
-            [r.model_dump(by_alias=True) for r in records], columns=list(self.card.input_schema)
-        )
+            frame = pd.DataFrame(rows, columns=list(self.card.input_schema))
+            if self.card.task == "classification":
+                values = self.model.predict_proba(frame)[:, 1]
+            else:
+                values = self.model.predict(frame)
         if self.card.task == "classification":
-            proba = self.model.predict_proba(frame)[:, 1]
-            return [Prediction(prediction=float(p >= 0.5), probability=float(p)) for p in proba]
-        return [Prediction(prediction=float(y)) for y in self.model.predict(frame)]
+            return [Prediction(prediction=float(p >= 0.5), probability=float(p)) for p in values]
+        return [Prediction(prediction=float(y)) for y in values]
 
 
 def read_served(settings: Settings) -> dict[str, Served]:
@@ -91,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for item in served.values():
-            item.model, item.card = load_model(item.folder)
+            item.load()
             metrics()["model"].labels(item.name, item.version, item.card.sha256[:12]).set(1)
         app.state.ready = True
         yield
@@ -171,29 +197,34 @@ def _add_model_routes(app: FastAPI, item: Served, max_batch: int) -> None:
     Record = request_model(item.name, item.card.input_schema)
     Batch = batch_model(item.name, Record, max_batch)
 
-    async def predict(record: Record) -> PredictResponse:  # type: ignore[valid-type]
+    async def predict(record: Record) -> Any:  # type: ignore[valid-type]
         started = time.perf_counter()
-        (result,) = item.predict([record])
-        return PredictResponse(
-            **result.model_dump(),
-            model=item.name,
-            version=item.version,
-            latency_ms=(time.perf_counter() - started) * 1000,
-        )
+        try:
+            (result,) = item.predict([record])
+        except ValueError as exc:  # valid fields whose combination the model cannot score
+            return JSONResponse(status_code=422, content={"message": str(exc), "detail": []})
+        # built here, not re-validated through response_model: this route is the hot path
+        body = {**result.model_dump(), "model": item.name, "version": item.version}
+        body["latency_ms"] = (time.perf_counter() - started) * 1000
+        return JSONResponse(body)
 
-    async def predict_batch(batch: Batch) -> BatchResponse:  # type: ignore[valid-type]
+    async def predict_batch(batch: Batch) -> Any:  # type: ignore[valid-type]
         started = time.perf_counter()
-        results = item.predict(batch.records)  # type: ignore[attr-defined]
-        return BatchResponse(
-            predictions=results,
-            model=item.name,
-            version=item.version,
-            latency_ms=(time.perf_counter() - started) * 1000,
-        )
+        try:
+            results = item.predict(batch.records)  # type: ignore[attr-defined]
+        except ValueError as exc:
+            return JSONResponse(status_code=422, content={"message": str(exc), "detail": []})
+        body = {
+            "predictions": [r.model_dump() for r in results],
+            "model": item.name,
+            "version": item.version,
+            "latency_ms": (time.perf_counter() - started) * 1000,
+        }
+        return JSONResponse(body)
 
     # the request models exist only at run time: give FastAPI the classes, not the strings
-    predict.__annotations__ = {"record": Record, "return": PredictResponse}
-    predict_batch.__annotations__ = {"batch": Batch, "return": BatchResponse}
+    predict.__annotations__ = {"record": Record, "return": Any}
+    predict_batch.__annotations__ = {"batch": Batch, "return": Any}
     tag = [f"{item.name} ({SERVED_MODELS[item.name]})"]
     app.post(
         f"/v1/{item.name}/predict",

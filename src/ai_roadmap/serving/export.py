@@ -2,7 +2,8 @@
 
 The service itself never talks to MLflow (the serving image stays small): this
 step, run by ``roadmap serve`` (or ``roadmap serve --export-only`` when building
-an image), copies each champion's ``model/`` folder and writes its version.
+an image), copies each champion's ``model/`` folder, writes its version and compiles its
+fast path (:mod:`ai_roadmap.serving.fast`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from ai_roadmap.errors import RoadmapError
 from ai_roadmap.serving import SERVED_MODELS
+from ai_roadmap.serving.fast.compile import export_fast_path
 from ai_roadmap.settings import Settings
 
 
@@ -29,6 +31,7 @@ def export_champions(settings: Settings, names: list[str]) -> dict[str, str]:
         with tempfile.TemporaryDirectory(dir=settings.model_dir, prefix=f".{name}-") as tmp:
             folder, version = champion_model_dir(settings, SERVED_MODELS[name], Path(tmp) / "dl")
             (folder / "VERSION").write_text(f"{version}\n")
+            export_fast_path(folder)  # NumPy steps beside the pipeline, when it compiles
             final = settings.model_dir / name
             if final.exists():
                 shutil.rmtree(final)

@@ -120,6 +120,7 @@ class LoadResult:
     connections: int
     keep_alive: bool
     busiest_worker_share: float  # CPU share of the busiest worker: 1/workers is even
+    generator_cores: float = 0.0  # CPU seconds wrk used per second of the run (cores it took)
 
 
 # ── requests ──────────────────────────────────────────────────────────────────
@@ -187,6 +188,7 @@ def summarise(
         connections=connections,
         keep_alive=scenario.keep_alive,
         busiest_worker_share=share,
+        generator_cores=round(stats.get("generator_cpu_s", 0.0) / seconds, 3) if seconds else 0.0,
     )
 
 
@@ -266,8 +268,9 @@ def load_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
     metrics: dict[str, float] = {"errors": float(sum(r["errors"] for r in rows))}
     for row in rows:
         key = f"{row['scenario']}_{row['workers']}w"
-        for name in ("rps", "p50_ms", "p99_ms", "errors"):
-            metrics[f"{name}_{key}"] = float(row[name])
+        for name in ("rps", "p50_ms", "p99_ms", "errors", "generator_cores"):
+            if name in row:
+                metrics[f"{name}_{key}"] = float(row[name])
         if row["workers"] > 1:
             metrics[f"busiest_worker_share_{key}"] = float(row["busiest_worker_share"])
         if row["batch_size"] > 1:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -91,12 +92,19 @@ def run_wrk(
         script,
         url,
     ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=duration_s + 60, check=False
         )
     finally:
         os.unlink(script)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise RoadmapError(f"wrk failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-    return parse_wrk(done.stdout)
+    stats = parse_wrk(done.stdout)
+    # the load generator's own CPU time (user + system): it shares the cores with the server
+    stats["generator_cpu_s"] = (after.ru_utime - before.ru_utime) + (
+        after.ru_stime - before.ru_stime
+    )
+    return stats

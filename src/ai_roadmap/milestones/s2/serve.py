@@ -94,6 +94,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     columns = ["scenario", "workers", "batch_size", "connections", "keep_alive", "rps"]
     columns += ["records_per_s"]
     columns += ["p50_ms", "p99_ms", "errors", "requests", "duration_s", "busiest_worker_share"]
+    columns += ["generator_cores"]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
         cells = [f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in columns]
@@ -183,6 +184,12 @@ def _load_notes(c: Config, metrics: dict[str, float], in_venv: bool) -> list[str
         f"generator shares this machine's {os.cpu_count()} cores with the server "
         f"(1-minute load average before the test: {metrics['loadavg_1m_before']:.2f}).",
     ]
+    if "generator_cores_single_2w" in metrics:
+        notes.append(
+            f"wrk itself used {metrics['generator_cores_single_2w']:.2f} of the "
+            f"{os.cpu_count()} cores during the 2-worker single-prediction run (its CPU "
+            "seconds per second): what the server had was the rest."
+        )
     if not in_venv:
         notes.append("the server ran in this environment (the serving venv was not built).")
     bar = bar_note(metrics, c.bars)
