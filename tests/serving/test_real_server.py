@@ -180,3 +180,68 @@ def test_gunicorn_fails_fast_when_a_model_is_not_exported(
     assert process.returncode not in (0, None), message[-3000:]
     assert time.monotonic() - started < 30
     assert f"model 'churn' is not exported to {partial / 'churn'}" in message, message[-3000:]
+
+
+def test_killing_a_worker_mid_load_loses_only_its_requests_in_flight(
+    model_dir: Path, tmp_path: Path, free_port: int, records: Callable[[str, int], list[dict]]
+) -> None:
+    """SIGKILL one of two workers under 8 concurrent clients: the service keeps answering.
+
+    Each client sends one request at a time, so at most 8 requests are in flight on the
+    killed worker; everything else is answered (by the survivor, then by the worker
+    Gunicorn starts in its place).
+    """
+    import threading
+
+    import psutil
+
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            _gunicorn(free_port),
+            env=_env(model_dir, tmp_path, "titanic"),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{free_port}"
+    clients, record = 8, records("titanic", 1)[0]
+    outcomes: list[tuple[float, bool]] = []
+    lock, stop = threading.Lock(), threading.Event()
+
+    def client() -> None:
+        while not stop.is_set():
+            try:
+                ok = _post(f"{base}/v1/titanic/predict", record)[0] == 200
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                ok = False
+            with lock:
+                outcomes.append((time.monotonic(), ok))
+
+    try:
+        _wait_ready(base, process, log)
+        workers = psutil.Process(process.pid).children()
+        assert len(workers) == 2
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.5)
+        killed_at = time.monotonic()
+        os.kill(workers[0].pid, signal.SIGKILL)
+        time.sleep(3.0)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=15)
+        failed = [t for t, ok in outcomes if not ok]
+        after = [t for t, ok in outcomes if ok and t > killed_at + 0.5]
+        assert len(failed) <= clients, f"{len(failed)} requests failed, more than were in flight"
+        assert len(after) > 50, "the service stopped answering after the kill"
+        assert sum(ok for t, ok in outcomes if t < killed_at) > 50  # it was under load
+        deadline = time.monotonic() + 30
+        while len(psutil.Process(process.pid).children()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(psutil.Process(process.pid).children()) == 2  # Gunicorn replaced it
+        assert _get(f"{base}/readyz")[0] == 200
+    finally:
+        stop.set()
+        _stop(process)
