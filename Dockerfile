@@ -16,15 +16,18 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src ./src
+# build/wheels/ (optional): a wheelhouse for building without a package index
+COPY build/ /build/
 # the serve extra, read from pyproject.toml, then the project itself without its dependencies
 RUN python -m venv /venv \
  && python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['serve']))" > /tmp/serve.txt \
- && /venv/bin/pip install --no-cache-dir --no-compile -r /tmp/serve.txt \
- && /venv/bin/pip install --no-cache-dir --no-compile --no-deps /src \
+ && if ls /build/wheels/*.whl >/dev/null 2>&1; then set -- --no-index --find-links /build/wheels; fi \
+ && /venv/bin/pip install --no-cache-dir --no-compile "$@" -r /tmp/serve.txt \
+ && /venv/bin/pip install --no-cache-dir --no-compile "$@" --no-deps /src \
  && /venv/bin/python -c "from ai_roadmap.serving.venv import prune_venv; prune_venv('/venv')"
 # exported by `roadmap serve --export-only` (model_card.json, fast.json + fast.npz, model.joblib,
 # VERSION per model): the service predicts through fast.* with NumPy alone
-COPY build/models/ /models/
+RUN cp -r /build/models /models
 ARG MODELS=titanic,churn,house
 # fail the build, not the first request, when a model needs a module the venv lacks
 RUN chmod -R a=rX /models \

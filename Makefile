@@ -30,14 +30,16 @@ run: data
 	$(BIN)/roadmap run s0.titanic --scale $(ROADMAP_SCALE)
 	$(BIN)/roadmap status
 
-# Debian packages the tests and benchmarks drive: Chromium (the offline /docs page) and wrk
-# (load tests). Never `playwright install`: Playwright drives the system Chromium.
+# Debian packages the tests and benchmarks drive: Chromium (the offline /docs page), wrk
+# (load tests), mmdebstrap + buildah (the serving image, built and run without Docker).
+# Never `playwright install`: Playwright drives the system Chromium.
+SYSTEM_DEPS := chromium wrk mmdebstrap buildah
 system-deps:
-	@if command -v chromium >/dev/null && command -v wrk >/dev/null; then :; \
+	@if for t in $(SYSTEM_DEPS); do command -v $$t >/dev/null || exit 1; done; then :; \
 	elif command -v apt-get >/dev/null; then \
-	  (apt-get update -qq && apt-get install -y -qq chromium wrk >/dev/null) || \
-	  { echo "could not apt-get install chromium wrk: install them (root needed)"; exit 1; }; \
-	else echo "chromium and wrk are needed: install them with your package manager"; exit 1; fi
+	  (apt-get update -qq && apt-get install -y -qq $(SYSTEM_DEPS) >/dev/null) || \
+	  { echo "could not apt-get install $(SYSTEM_DEPS): install them (root needed)"; exit 1; }; \
+	else echo "$(SYSTEM_DEPS) are needed: install them with your package manager"; exit 1; fi
 
 test: data system-deps
 	$(BIN)/ruff check src tests benchmarks

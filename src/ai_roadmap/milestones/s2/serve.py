@@ -22,12 +22,13 @@ import json
 import os
 import platform
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
 
+from ai_roadmap.artifacts import read_card
 from ai_roadmap.config import typed
 from ai_roadmap.errors import RoadmapError
 from ai_roadmap.result import Result
@@ -58,14 +59,22 @@ class Bars:
 
 
 @dataclass(frozen=True)
+class ImageConfig:
+    """Whether to build and run the real image (mmdebstrap + buildah; see serving.image)."""
+
+    build: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
-    """conf/s2.serve: the models served, the load test, the venv estimate and the bar."""
+    """conf/s2.serve: the models served, the load test, the venv, the image and the bar."""
 
     models: tuple[str, ...]  # served names (ai_roadmap.serving.SERVED_MODELS)
     loadtest: LoadTestOptions
     venv: VenvConfig
     bars: Bars
     seed: int = 0
+    image: ImageConfig = field(default_factory=ImageConfig)
 
 
 def bar_note(metrics: dict[str, float], bars: Bars) -> str | None:
@@ -128,6 +137,10 @@ def run(cfg: DictConfig) -> Result:
             )
             metrics |= venv_metrics
             notes += venv_notes
+        if c.image.build:
+            image_metrics, image_notes, params["image"] = _measure_image(settings, c)
+            metrics |= image_metrics
+            notes = [n for n in notes if not n.startswith("image_size_mb")] + image_notes
         # other processes on the machine inflate latency: record how busy it was
         metrics["loadavg_1m_before"] = os.getloadavg()[0]
         run_info = run_load_test(settings, c.loadtest, python)
@@ -151,6 +164,48 @@ def run(cfg: DictConfig) -> Result:
         else f"image_size_mb: the {cfg.scale} scale does not build the serving venv "
         "(it installs the serve extra from the package registry); run --scale quick",
     )
+
+
+def _measure_image(settings: Any, c: Config) -> tuple[dict[str, float], list[str], dict[str, Any]]:
+    """Build the image on a locally made Debian base, run it, ask it; sizes from buildah."""
+    from ai_roadmap.serving.image import measure_image
+    from ai_roadmap.serving.loadtest import example_record
+    from ai_roadmap.serving.server import free_port
+
+    project = project_root()
+    if project is None:
+        raise RoadmapError("s2.serve builds the image from a source checkout; none found")
+    first = c.models[0]
+    card = read_card(settings.model_dir / first)
+    requirements, _ = serve_requirements()
+    report = measure_image(
+        settings.home_dir / "containers",
+        project,
+        settings.model_dir,
+        list(c.models),
+        example_record(first, card.input_schema),
+        requirements,
+        free_port(),
+    )
+    ok = "probability" in report.prediction or "prediction" in report.prediction
+    metrics = {
+        "image_size_mb": report.image_mb,
+        "base_image_mb": report.base_mb,
+        "image_build_s": report.build_seconds,
+        "base_build_s": report.base_seconds,
+        "container_ready_s": report.ready_seconds,
+        "container_prediction_ok": float(ok),
+        "container_docs_ok": float(report.docs_ok),
+    }
+    base = "reused" if report.base_seconds == 0 else f"made in {report.base_seconds:.0f} s"
+    notes = [
+        f"image_size_mb {report.image_mb:.0f} measured (buildah images) on a base made here "
+        f"({report.base}, {report.base_mb:.0f} MB, Debian bookworm essential + Python 3.11, "
+        f"{base}); built in {report.build_seconds:.0f} s from the Dockerfile; the container "
+        f"was ready in {report.ready_seconds:.1f} s, answered POST /v1/{first}/predict with "
+        f"{report.prediction} and served /docs: {'yes' if report.docs_ok else 'no'}.",
+    ]
+    return metrics, notes, asdict(report)
 
 
 def _measure_venv(

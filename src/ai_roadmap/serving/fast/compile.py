@@ -346,7 +346,10 @@ def export_fast_path(folder: Path) -> str:
     """Compile the model in ``folder`` next to it; the path the service will take and why."""
     from ai_roadmap.artifacts import load_model
 
-    model, card = load_model(folder)
+    try:
+        model, card = load_model(folder)
+    except ImportError as exc:  # a serve-only install cannot read the pipeline to compile it
+        return f"pipeline (compiling needs {exc.name}: install ai-roadmap[classic])"
     try:
         write_fast_files(model, list(card.input_schema), card.task, folder, card.sha256)
     except Unsupported as exc:
