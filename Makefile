@@ -35,7 +35,8 @@ run: data
 # Never `playwright install`: Playwright drives the system Chromium.
 SYSTEM_DEPS := chromium wrk mmdebstrap buildah
 system-deps:
-	@if for t in $(SYSTEM_DEPS); do command -v $$t >/dev/null || exit 1; done; then :; \
+	@missing=; for t in $(SYSTEM_DEPS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -z "$$missing" ]; then :; \
 	elif command -v apt-get >/dev/null; then \
 	  (apt-get update -qq && apt-get install -y -qq $(SYSTEM_DEPS) >/dev/null) || \
 	  { echo "could not apt-get install $(SYSTEM_DEPS): install them (root needed)"; exit 1; }; \
