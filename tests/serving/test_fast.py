@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from ai_roadmap.datasets.titanic import KAGGLE_COLUMNS
 from ai_roadmap.errors import RoadmapError
 from ai_roadmap.serving.fast.compile import Unsupported, compile_model, write_fast_files
 from ai_roadmap.serving.fast.runtime import SPEC_FILE, FastModel
@@ -61,19 +62,7 @@ def assert_same(model: Any, records: list[dict[str, Any]], columns: list[str], t
 
 # ── every row of the datasets ────────────────────────────────────────────────────────
 
-TITANIC_INPUTS = [
-    "PassengerId",
-    "Pclass",
-    "Name",
-    "Sex",
-    "Age",
-    "SibSp",
-    "Parch",
-    "Ticket",
-    "Fare",
-    "Cabin",
-    "Embarked",
-]
+TITANIC_INPUTS = list(KAGGLE_COLUMNS)  # what the service takes: the Kaggle columns
 
 
 @pytest.fixture(scope="module")

@@ -117,17 +117,14 @@ class _Compiler:
         name = type(est).__name__
         if name == "FunctionTransformer" and est.func is None:
             return {"kind": "identity"}
-        if name == "StandardScaler":
-            shift = est.mean_ if est.with_mean else np.zeros(est.n_features_in_)
-            scale = est.scale_ if est.with_std else np.ones(est.n_features_in_)
-            return {
-                "kind": "affine",
-                "shift": self.put("shift", shift),
-                "scale": self.put("scale", scale),
-            }
-        if name == "RobustScaler":
-            shift = est.center_ if est.with_centering else np.zeros(est.n_features_in_)
-            scale = est.scale_ if est.with_scaling else np.ones(est.n_features_in_)
+        if name in ("StandardScaler", "RobustScaler"):  # (x − shift) / scale
+            standard = name == "StandardScaler"
+            centre, spread = ("mean_", "scale_") if standard else ("center_", "scale_")
+            centred = est.with_mean if standard else est.with_centering
+            scaled = est.with_std if standard else est.with_scaling
+            n = est.n_features_in_
+            shift = getattr(est, centre) if centred else np.zeros(n)
+            scale = getattr(est, spread) if scaled else np.ones(n)
             return {
                 "kind": "affine",
                 "shift": self.put("shift", shift),
