@@ -154,7 +154,7 @@ def write_model_card(
 
 
 @contextmanager
-def _quiet_toolchain() -> Iterator[None]:
+def quiet_toolchain() -> Iterator[None]:
     """Hide the exporters' notices about themselves, not about the model.
 
     torchao (pulled in by ExecuTorch) logs that its CUDA-only kernels do not load
@@ -350,7 +350,7 @@ def export_all(
     rows = [eager_report(model, example, out_dir / f"{name}.pth", threads, repeats)]
     for fmt in formats:
         path = out_dir / f"{name}{SUFFIXES[fmt]}"
-        with _quiet_toolchain():
+        with quiet_toolchain():
             detail = EXPORTERS[fmt](model, example, path)
         rows.append(verify_export(fmt, path, model, example, tolerance, threads, repeats, detail))
     return ExportReport(name, tuple(example.shape), tolerance, tuple(rows))
