@@ -1,0 +1,1 @@
+"""Stage 5 — MLOps: serving, versioning, tracking, continuous training, monitoring, streaming."""
