@@ -139,6 +139,55 @@ def serve(
     os.execvpe(command[0], command, env)
 
 
+@app.command("serve-images")
+@user_errors
+def serve_images(
+    models: str = typer.Option("s3.distill", "--models", help="e.g. s3.distill,s3.resnet18"),
+    runtime: str = typer.Option("eager", "--runtime", help="eager | onnx"),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8080, "--port", min=1, max=65535, help="REST"),
+    grpc_port: int = typer.Option(50051, "--grpc-port", min=0, max=65535, help="0: no gRPC"),
+    max_batch_size: int = typer.Option(32, "--max-batch-size", min=1),
+    max_queue_delay_ms: float = typer.Option(5.0, "--max-queue-delay-ms", min=0),
+    max_queue_size: int = typer.Option(256, "--max-queue-size", min=1),
+    threads: int = typer.Option(2, "--threads", min=1, help="intra-op threads"),
+) -> None:
+    """Serve the stage-3 image models (@champion) over REST and gRPC with dynamic batching."""
+    import os
+
+    from ai_roadmap.extras import require
+
+    require("serve-deep", "roadmap serve-images")
+    from ai_roadmap.serving.deep.batcher import BatchingOptions
+    from ai_roadmap.serving.deep.server import ModelEntry, ServerSpec
+    from ai_roadmap.tracking import champion_model_dir
+
+    if runtime not in ("eager", "onnx"):
+        raise RoadmapError(f"--runtime must be eager or onnx, got {runtime!r}", exit_code=2)
+    settings = _settings()
+    root = settings.home_dir / "serving-images"
+    entries = []
+    for name in [m.strip() for m in models.split(",") if m.strip()]:
+        folder, version = champion_model_dir(settings, name, root / name)
+        entries.append(ModelEntry(name, str(folder), version, f"registry {name} v{version}"))
+    spec = ServerSpec(
+        entries,
+        runtime=runtime,
+        threads=threads,
+        batching=BatchingOptions(max_batch_size, max_queue_delay_ms, max_queue_size),
+        host=host,
+        rest_port=port,
+        grpc_port=grpc_port or None,
+        onnx_cache=str(settings.home_dir / "cache" / "onnx"),
+    )
+    path = root / "spec.json"
+    path.write_text(spec.to_json())
+    grpc = f", gRPC on {host}:{grpc_port}" if grpc_port else ""
+    typer.echo(f"serving on http://{host}:{port} (POST /v1/<model>/predict){grpc}", err=True)
+    command = [sys.executable, "-m", "ai_roadmap.serving.deep.server", "--spec", str(path)]
+    os.execv(command[0], command)
+
+
 # ── poem ─────────────────────────────────────────────────────────────────────
 
 
