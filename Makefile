@@ -31,9 +31,10 @@ run: data
 	$(BIN)/roadmap status
 
 # Debian packages the tests and benchmarks drive: Chromium (the offline /docs page), wrk
-# (load tests), mmdebstrap + buildah (the serving image, built and run without Docker).
+# (load tests), mmdebstrap + buildah (the serving image, built and run without Docker),
+# Prometheus with promtool (s5.monitor).
 # Never `playwright install`: Playwright drives the system Chromium.
-SYSTEM_DEPS := chromium wrk mmdebstrap buildah
+SYSTEM_DEPS := chromium wrk mmdebstrap buildah prometheus
 system-deps:
 	@missing=; for t in $(SYSTEM_DEPS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -z "$$missing" ]; then :; \
