@@ -24,11 +24,32 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
 
+# The instruction sets that decide which kernels numpy, oneDNN and ONNX Runtime pick
+SIMD = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8", "neon")
+
+
+def cpu() -> tuple[str, list[str]]:
+    """The CPU's model name and which of :data:`SIMD` it has (from /proc/cpuinfo on Linux)."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model in ("", platform.machine()):
+                model = value.strip()
+            elif key.strip() in ("flags", "Features"):
+                flags |= set(value.split())
+    except OSError:
+        pass
+    return model, [f for f in SIMD if f in flags]
+
+
 def machine() -> dict[str, Any]:
+    model, features = cpu()
     return {
         "python": platform.python_version(),
         "cpu_count": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
+        "cpu_model": model,
+        "cpu_features": features,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
@@ -65,7 +86,9 @@ def main(names: list[str]) -> int:
         }
         (RESULTS / f"{short}.json").write_text(json.dumps(payload, indent=2) + "\n")
         header = (
-            f"# {short}\n\nMeasured {payload['machine']['date']} on {os.cpu_count()} CPU cores.\n\n"
+            f"# {short}\n\nMeasured {payload['machine']['date']} on {os.cpu_count()} cores of "
+            f"{payload['machine']['cpu_model']} "
+            f"({', '.join(payload['machine']['cpu_features']) or 'no AVX2, AVX-512 or AMX'}).\n\n"
         )
         (RESULTS / f"{short}.md").write_text(header + markdown(rows))
         print(f"{short}: {len(rows)} rows in {took:.1f} s → {RESULTS / (short + '.md')}")
