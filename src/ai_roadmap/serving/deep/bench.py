@@ -10,6 +10,7 @@ times one image in-process, eager against ONNX Runtime, with no server in betwee
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -56,10 +57,13 @@ def wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: 
 @contextmanager
 def _child(command: list[str], scratch: Path, name: str) -> Iterator[tuple[Any, Path]]:
     log = scratch / f"{name}.log"
+    # both servers get passive OpenMP workers (see server.passive_threads), LitServe too
+    env = os.environ | {"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
     with log.open("wb") as out:
         process = subprocess.Popen(
             command,
             cwd=scratch,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -84,12 +84,16 @@ class ImageRuntime:
         self.session: Any = None
         self.provider = "torch " + device
 
-    def use_onnx(self, path: Path) -> None:
+    def use_onnx(self, path: Path, spinning: bool = True) -> None:
+        """Run through the ONNX graph at ``path``; ``spinning=False`` for a server (see
+        :func:`ai_roadmap.serving.deep.server.passive_threads`)."""
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
+        if not spinning:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         providers = ["CPUExecutionProvider"]
