@@ -108,16 +108,18 @@ def tamper_file(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def roundtrip(project: DvcProject, clock: Clock) -> tuple[Check, dict[str, float]]:
+def roundtrip(
+    project: DvcProject, clock: Clock, folders: tuple[str, ...] = TRACKED
+) -> tuple[Check, dict[str, float]]:
     """push, delete cache + workspace copies, pull; compare every file's sha256."""
     from ai_roadmap.mlops.dvc_project import file_digests, remove_outputs
 
-    before = file_digests(project.root, TRACKED)
+    before = file_digests(project.root, folders)
     clock("push", lambda: project.run("push"))
     shutil.rmtree(project.root / ".dvc" / "cache")
-    remove_outputs(project.root, TRACKED)
+    remove_outputs(project.root, folders)
     clock("pull", lambda: project.run("pull"))
-    after = file_digests(project.root, TRACKED)
+    after = file_digests(project.root, folders)
     differing = sorted(p for p in before if after.get(p) != before[p])
     size = sum((project.root / p).stat().st_size for p in after)
     passed = bool(before) and not differing and set(after) == set(before)
