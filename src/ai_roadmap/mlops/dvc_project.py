@@ -247,5 +247,6 @@ def pipeline_params(
         sources = dataset(r.dataset).sources
         params["data"][r.dataset] = [f"{s} {SOURCES[s].sha256}" for s in sources]
         config = OmegaConf.to_container(compose(item, scale), resolve=True)
+        assert isinstance(config, dict)  # a Hydra config's root is a mapping
         params[r.key] = {k: v for k, v in config.items() if k not in RUNNER_KEYS}
     return params

@@ -188,7 +188,8 @@ def _holdout_metrics(root: Path, prefix: str = "") -> dict[str, float]:
     out = {}
     for path in sorted((root / "metrics").glob("*.json")):
         for name, value in json.loads(path.read_text(encoding="utf-8")).items():
-            out[f"{path.stem}_{name}{prefix}"] = float(value)
+            if not (prefix and name == "n_holdout"):  # the split does not change with a param
+                out[f"{path.stem}_{name}{prefix}"] = float(value)
     return out
 
 
