@@ -99,6 +99,7 @@ def test_tampering_is_seen_and_a_corrupted_remote_fails_the_roundtrip(
 
 
 @pytest.mark.data
+@pytest.mark.slow  # the runner starts MLflow before the milestone looks for dvc
 def test_without_dvc_the_error_names_the_install(
     roadmap_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -111,6 +112,7 @@ def test_without_dvc_the_error_names_the_install(
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow  # the runner starts MLflow before the milestone looks for the data
 def test_without_the_dataset_the_error_names_the_pull(empty_data_home: Path) -> None:
     result = CliRunner().invoke(app, ["run", "s5.versioning", "--scale", "smoke"])
     assert result.exit_code == 1
