@@ -25,6 +25,7 @@ from ai_roadmap.artifacts import CARD_FILE
 from ai_roadmap.catalog import Item, Target, load_catalog
 from ai_roadmap.config import compose
 from ai_roadmap.errors import UsageError
+from ai_roadmap.mlops import lineage
 from ai_roadmap.result import Result
 from ai_roadmap.settings import Settings, get_settings
 
@@ -172,7 +173,8 @@ def run_milestone(
         try:
             cfg.output_dir = str(work)
             started = time.perf_counter()
-            result: Result = module.run(cfg)
+            with lineage.datasets_used() as used:  # data lineage: which datasets it read
+                result: Result = module.run(cfg)
             duration = time.perf_counter() - started
             verdict = judge(item.target, result, scale)
             report = RunReport(
@@ -195,6 +197,7 @@ def run_milestone(
             params.pop("output_dir", None)
             _flatten("result", result.params, params)
             _record(client, run_id, item, report, verdict, params, result, work)
+            lineage.log_data_tags(client, run_id, used, settings)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return report
