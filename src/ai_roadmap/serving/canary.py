@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -85,7 +86,12 @@ def read_routing(path: Path) -> Routing | None:
 
 
 def write_routing(path: Path, routing: Routing) -> None:
-    """Replace the routing file atomically: a temporary sibling, then ``os.replace``."""
+    """Replace the routing file atomically: a temporary sibling, then ``os.replace``.
+
+    The new file's mtime is set past the old one's: file timestamps tick coarsely
+    (a few ms) and an inode number can be reused, so two quick writes of the same
+    size could otherwise look like one file to the routers.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -93,6 +99,12 @@ def write_routing(path: Path, routing: Routing) -> None:
             json.dump(asdict(routing), handle)
             handle.flush()
             os.fsync(handle.fileno())
+        try:
+            previous = os.stat(path).st_mtime_ns
+        except FileNotFoundError:
+            previous = 0
+        stamp = max(time.time_ns(), previous + 1)
+        os.utime(tmp, ns=(stamp, stamp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
