@@ -30,7 +30,7 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -129,77 +129,6 @@ def service_settings(model_dir: Path) -> Any:
 
     base = get_settings()
     return Settings(home=base.home, serve_models=SERVED, serve_model_dir=model_dir)
-
-
-# ── drills against the live service ─────────────────────────────────────────────────
-
-
-def routing_drill(ctx: Context, c: Config, challenger_folder: str) -> dict[str, float]:
-    """Give ``challenger_folder`` a share of keys; send keys twice; restore the champion."""
-    from ai_roadmap.mlops.canary import predict, records
-    from ai_roadmap.mlops.stream import LABEL
-    from ai_roadmap.serving.canary import (
-        CHALLENGER,
-        Routing,
-        goes_to_challenger,
-        routing_path,
-        write_routing,
-    )
-
-    path = routing_path(ctx.model_dir, SERVED)
-    share, salt = c.policy.canary_share, "drill"
-    rows = ctx.reference.drop(columns=LABEL).iloc[: c.serving.drill_keys]
-    keys = [str(k) for k in rows.index]
-    write_routing(path, Routing(ctx.champion_folder, challenger_folder, share, salt))
-    try:
-        body = records(rows)
-        first = [predict(ctx.url, SERVED, r, k).role for r, k in zip(body, keys, strict=True)]
-        second = [predict(ctx.url, SERVED, r, k).role for r, k in zip(body, keys, strict=True)]
-    finally:
-        write_routing(path, Routing(ctx.champion_folder))
-    expected = [CHALLENGER if goes_to_challenger(k, salt, share) else "champion" for k in keys]
-    return {
-        "drill_share_set": share,
-        "drill_share_seen": sum(r == CHALLENGER for r in first) / len(keys),
-        "drill_sticky_share": sum(a == b for a, b in zip(first, second, strict=True)) / len(keys),
-        "drill_matches_hash": sum(a == b for a, b in zip(first, expected, strict=True)) / len(keys),
-    }
-
-
-def fault_drill(ctx: Context, drift_month: Any) -> dict[str, Any]:
-    """A flow run whose retrain raises before registering: registry and service unchanged.
-
-    The month is forced to retrain (as the bad-challenger month is), so the drill
-    always reaches the registration it interrupts.
-    """
-    from ai_roadmap.mlops import challenger as reg
-    from ai_roadmap.mlops.canary import predict, records
-    from ai_roadmap.mlops.flow import console_level, run_flow
-    from ai_roadmap.mlops.stream import LABEL, Month
-    from ai_roadmap.tracking import client
-
-    mlflow_client, _ = client(ctx.settings)
-    before = reg.version_numbers(mlflow_client, ctx.model_name)
-    month = Month(99, drift_month.kind, drift_month.frame)
-    policy = replace(ctx.policy, fail_register_month=99, bad_challenger_month=99)
-    drill = replace(ctx, months=[month], history=list(ctx.history), policy=policy)
-    raised = ""
-    try:
-        with console_level(logging.CRITICAL):  # its failure is the point of the drill
-            run_flow(drill, name="continuous-training-fault-drill")
-    except Exception as exc:  # the flow run fails with the task's exception
-        raised = f"{type(exc).__name__}: {exc}"
-    rows = drift_month.frame.drop(columns=LABEL).iloc[:20]
-    keys = [str(k) for k in rows.index]
-    answers = [predict(ctx.url, SERVED, r, k) for r, k in zip(records(rows), keys, strict=True)]
-    return {
-        "raised": raised,
-        "versions_before": before,
-        "versions_after": reg.version_numbers(mlflow_client, ctx.model_name),
-        "champion_after": reg.alias_version(mlflow_client, ctx.model_name, reg.CHAMPION),
-        "challenger_after": reg.alias_version(mlflow_client, ctx.model_name, reg.CHALLENGER),
-        "served_versions": sorted({a.version for a in answers}),
-    }
 
 
 # ── figures and checks ──────────────────────────────────────────────────────────────
@@ -440,6 +369,7 @@ def _context(c: Config, out: Path, model_dir: Path, url: str) -> Context:
 
 def _run_all(c: Config, out: Path) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, float]]:
     """First champion, the service, Prefect, the flow and the drills; everything stopped after."""
+    from ai_roadmap.mlops.drills import fault_drill, routing_drill
     from ai_roadmap.mlops.flow import console_level, prefect_api, run_flow
     from ai_roadmap.serving.server import running_server
     from ai_roadmap.settings import get_settings
@@ -461,9 +391,9 @@ def _run_all(c: Config, out: Path) -> tuple[list[dict[str, Any]], dict[str, Any]
         timings["flow_seconds"] = time.perf_counter() - started
         drills: dict[str, Any] = {"flow_completed": state.is_completed(), "flow_state": state.name}
         rolled = [m for m in months if m.get("outcome") == "rolled-back"]
-        drills |= (
-            routing_drill(ctx, c, f"{SERVED}@v{rolled[0]['challenger_version']}") if rolled else {}
-        )
+        if rolled:
+            folder = f"{SERVED}@v{rolled[0]['challenger_version']}"
+            drills |= routing_drill(ctx, folder, c.policy.canary_share, c.serving.drill_keys)
         drifted = next((ctx.months[m["month"] - 1] for m in months if m.get("acted")), None)
         if c.fault_drill and drifted is not None:
             drills["fault"] = fault_drill(ctx, drifted)
