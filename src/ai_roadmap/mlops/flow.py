@@ -191,14 +191,16 @@ def canary(
     labels = dict(zip(keys, evaluation[stream.LABEL].astype(int), strict=True))
     arms = cn.arm_figures(answers, labels)
     worse, why = cn.challenger_worse(arms, p.auc_margin, p.error_margin)
-    mlflow_client, _ = client(ctx.settings)
+    detected = time.perf_counter()  # the rollback clock starts at the verdict
     result = {"arms": arms, "why": why, "share_seen": arms[CHALLENGER]["n"] / max(1, len(keys))}
     if not worse:
+        mlflow_client, _ = client(ctx.settings)
         reg.promote(mlflow_client, ctx.model_name, trained["version"])
         write_routing(path, Routing(trained["folder"]))
         ctx.champion, ctx.champion_folder = trained["version"], trained["folder"]
         return result | {"outcome": "promoted"}
-    return result | {"outcome": "rolled-back"} | rollback(ctx, trained, answers, features, keys)
+    timed = rollback(ctx, trained, answers, features, keys, detected)
+    return result | {"outcome": "rolled-back"} | timed
 
 
 def rollback(
@@ -207,12 +209,16 @@ def rollback(
     answers: list[Any],
     features: pd.DataFrame,
     keys: list[str],
+    detected: float,
 ) -> dict[str, Any]:
-    """Routing back to the champion alone, ``@challenger`` removed; timed until served."""
+    """Route back to the champion alone and drop ``@challenger``; timed until served.
+
+    ``rollback_seconds`` runs from ``detected`` (the verdict) until one full pass over
+    the keys the challenger served is answered with the champion's version.
+    """
     from ai_roadmap.mlops import canary as cn
     from ai_roadmap.tracking import client
 
-    detected = time.perf_counter()
     write_routing(routing_path(ctx.model_dir, ctx.served), Routing(ctx.champion_folder))
     mlflow_client, _ = client(ctx.settings)
     reg.drop_challenger(mlflow_client, ctx.model_name, trained["version"], "rolled-back")

@@ -29,7 +29,7 @@ CHECKS = {
     "rollback_within_bar",
     "flow_run_completed",
     "canary_share_and_stickiness_live",
-    "killed_retrain_leaves_champion",
+    "failed_retrain_leaves_champion",
 }
 
 

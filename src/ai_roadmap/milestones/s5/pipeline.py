@@ -250,7 +250,7 @@ def drill_checks(c: Config, drills: dict[str, Any]) -> list[Check]:
             f"{len(f['versions_after'])}; @champion v{f['champion_after']}, @challenger "
             f"{f['challenger_after']}; service answered v{','.join(f['served_versions'])}"
         )
-        rows.append(("killed_retrain_leaves_champion", ok, detail))
+        rows.append(("failed_retrain_leaves_champion", ok, detail))
     return rows
 
 
