@@ -50,7 +50,7 @@ def records(frame: Any) -> list[dict[str, Any]]:
 def predict(url: str, name: str, record: dict[str, Any], key: str) -> Answer:
     """One request on a fresh connection (so Gunicorn spreads them over its workers)."""
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
     try:
         body = json.dumps(record, default=lambda v: v.item())
         headers = {"Content-Type": "application/json", ROUTING_HEADER: key}

@@ -289,7 +289,7 @@ def run_flow(ctx: Context, name: str = "continuous-training") -> tuple[list[dict
     context_id = uuid.uuid4().hex
     _CONTEXTS[context_id] = ctx
     try:
-        wrapped = flow(continuous_training, name=name, validate_parameters=False, log_prints=False)
+        wrapped = flow(name=name, validate_parameters=False, log_prints=False)(continuous_training)
         state = wrapped(context_id, return_state=True)
         return state.result(raise_on_failure=True), state
     finally:
@@ -339,14 +339,14 @@ def _drain_prefect_workers() -> None:
 
     async def drain() -> None:
         try:
-            result = APILogWorker.instance().drain()
-            if inspect.isawaitable(result):
-                await result
+            logs = APILogWorker.instance().drain()
+            if inspect.isawaitable(logs):
+                await logs
         except RuntimeError:  # never started
             pass
-        result = EventsWorker.drain_all()
-        if inspect.isawaitable(result):
-            await result
+        events = EventsWorker.drain_all()
+        if inspect.isawaitable(events):
+            await events
 
     run_coro_as_sync(drain())
 
