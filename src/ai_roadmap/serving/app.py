@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from ai_roadmap.artifacts import ModelCard, load_model, read_card, verified_card
 from ai_roadmap.errors import RoadmapError
 from ai_roadmap.serving import SERVED_MODELS
+from ai_roadmap.serving.canary import ROLE_HEADER, CanaryRouter, routing_key
 from ai_roadmap.serving.docs import add_offline_docs
 from ai_roadmap.serving.observability import ObservabilityMiddleware, exposition, metrics
 from ai_roadmap.serving.schemas import (
@@ -103,10 +104,24 @@ def read_served(settings: Settings) -> dict[str, Served]:
                 f"model {name!r} is not exported to {folder}; "
                 f"run `roadmap run {SERVED_MODELS[name]}` then `roadmap serve`"
             )
-        version_file = folder / "VERSION"
-        version = version_file.read_text().strip() if version_file.exists() else "unversioned"
-        served[name] = Served(name, read_card(folder), version, folder)
+        served[name] = served_folder(name, folder)
     return served
+
+
+def served_folder(name: str, folder: Path) -> Served:
+    """An exported folder as a (not yet loaded) served model; its version from ``VERSION``."""
+    version_file = folder / "VERSION"
+    version = version_file.read_text().strip() if version_file.exists() else "unversioned"
+    return Served(name, read_card(folder), version, folder)
+
+
+def _loaded(name: str) -> Any:
+    def load(folder: Path) -> Served:
+        item = served_folder(name, folder)
+        item.load()
+        return item
+
+    return load
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -135,7 +150,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_offline_docs(app)
     _add_service_routes(app, served)
     for item in served.values():
-        _add_model_routes(app, item, settings.serve_max_batch)
+        router = CanaryRouter(settings.model_dir, item.name, item, _loaded(item.name))
+        _add_model_routes(app, item, settings.serve_max_batch, router)
     _add_unknown_model_routes(app, served)
     app.add_exception_handler(RequestValidationError, _validation_error)
     return app
@@ -193,38 +209,41 @@ def _add_service_routes(app: FastAPI, served: dict[str, Served]) -> None:
         ]
 
 
-def _add_model_routes(app: FastAPI, item: Served, max_batch: int) -> None:
+def _add_model_routes(app: FastAPI, item: Served, max_batch: int, router: CanaryRouter) -> None:
     Record = request_model(item.name, item.card.input_schema)
     Batch = batch_model(item.name, Record, max_batch)
 
-    async def predict(record: Record) -> Any:  # type: ignore[valid-type]
+    async def predict(record: Record, request: Request) -> Any:  # type: ignore[valid-type]
         started = time.perf_counter()
+        # champion, or the challenger for a canary's share of routing keys (serving.canary)
+        chosen, role = router.pick(routing_key(request.headers, _host(request)))
         try:
-            (result,) = item.predict([record])
+            (result,) = chosen.predict([record])
         except ValueError as exc:  # valid fields whose combination the model cannot score
             return JSONResponse(status_code=422, content={"message": str(exc), "detail": []})
         # built here, not re-validated through response_model: this route is the hot path
-        body = {**result.model_dump(), "model": item.name, "version": item.version}
+        body = {**result.model_dump(), "model": item.name, "version": chosen.version}
         body["latency_ms"] = (time.perf_counter() - started) * 1000
-        return JSONResponse(body)
+        return JSONResponse(body, headers={ROLE_HEADER: role})
 
-    async def predict_batch(batch: Batch) -> Any:  # type: ignore[valid-type]
+    async def predict_batch(batch: Batch, request: Request) -> Any:  # type: ignore[valid-type]
         started = time.perf_counter()
+        chosen, role = router.pick(routing_key(request.headers, _host(request)))
         try:
-            results = item.predict(batch.records)  # type: ignore[attr-defined]
+            results = chosen.predict(batch.records)  # type: ignore[attr-defined]
         except ValueError as exc:
             return JSONResponse(status_code=422, content={"message": str(exc), "detail": []})
         body = {
             "predictions": [r.model_dump() for r in results],
             "model": item.name,
-            "version": item.version,
+            "version": chosen.version,
             "latency_ms": (time.perf_counter() - started) * 1000,
         }
-        return JSONResponse(body)
+        return JSONResponse(body, headers={ROLE_HEADER: role})
 
     # the request models exist only at run time: give FastAPI the classes, not the strings
-    predict.__annotations__ = {"record": Record, "return": Any}
-    predict_batch.__annotations__ = {"batch": Batch, "return": Any}
+    predict.__annotations__ = {"record": Record, "request": Request, "return": Any}
+    predict_batch.__annotations__ = {"batch": Batch, "request": Request, "return": Any}
     tag = [f"{item.name} ({SERVED_MODELS[item.name]})"]
     app.post(
         f"/v1/{item.name}/predict",
@@ -240,6 +259,10 @@ def _add_model_routes(app: FastAPI, item: Served, max_batch: int) -> None:
         tags=tag,
         summary=f"Predict {item.card.target} for up to {max_batch} records",
     )(predict_batch)
+
+
+def _host(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 def _add_unknown_model_routes(app: FastAPI, served: dict[str, Served]) -> None:
