@@ -198,6 +198,8 @@ def _with_ids(records: Any) -> list[Record]:
 
 
 CHAMPION = "champion"
+# on a version that took @champion: the version it replaced (what a rollback returns to)
+PREVIOUS_CHAMPION = TAG + "previous_champion"
 
 
 def register_model(client: Any, item_id: str, run_id: str, verdict: str, scale: str) -> str:
@@ -223,6 +225,10 @@ def register_model(client: Any, item_id: str, run_id: str, verdict: str, scale: 
     except MlflowException:
         current = None
     if current is None or _outranks(scale, verdict, current.tags):
+        if current is not None:
+            client.set_model_version_tag(
+                item_id, version.version, PREVIOUS_CHAMPION, str(current.version)
+            )
         client.set_registered_model_alias(item_id, CHAMPION, version.version)
     return str(version.version)
 
