@@ -1,0 +1,137 @@
+"""A real ``mlflow server`` on 127.0.0.1: the tracking server a team shares, started for a run.
+
+``running_mlflow_server(root)`` starts ``mlflow server`` as a child in its own
+process group, with a SQLite backend store (``root/mlflow.db``) and proxied
+artifacts (``--artifacts-destination root/artifacts``: clients upload and
+download through the server, so they need no access to its disk), waits for
+``GET /health`` and yields its URL; on leaving the block, however it is left,
+the whole process group is stopped (SIGTERM, then SIGKILL after 10 s).
+
+Point any ``roadmap`` command at it with ``ROADMAP_TRACKING_URI`` (or
+``MLFLOW_TRACKING_URI``) set to the URL. On 2 cores one uvicorn worker is
+enough, and the GenAI job runner (a Huey consumer per job type, seven
+processes) is switched off: nothing here submits server-side jobs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ai_roadmap.errors import RoadmapError
+from ai_roadmap.serving.server import HOST, free_port, stop_server
+
+# what every child of ours gets: no telemetry, no downloads, no server-side job runner
+OFFLINE_ENV = {
+    "NO_ALBUMENTATIONS_UPDATE": "1",
+    "HF_HUB_OFFLINE": "1",
+    "DVC_NO_ANALYTICS": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "GIT_PYTHON_REFRESH": "quiet",
+}
+
+
+@dataclass(frozen=True)
+class MlflowServer:
+    """A running tracking server: its URL, seconds from spawn to a healthy answer, its pid."""
+
+    url: str
+    start_s: float
+    pid: int
+    backend_uri: str
+    artifacts: Path
+    log: Path
+
+
+def server_command(
+    python: str, port: int, backend_uri: str, artifacts: Path, workers: int
+) -> list[str]:
+    """The ``mlflow server`` command line, bound to 127.0.0.1 and serving artifacts itself."""
+    return [
+        python, "-m", "mlflow", "server",
+        "--host", HOST,
+        "--port", str(port),
+        "--workers", str(workers),
+        "--backend-store-uri", backend_uri,
+        "--serve-artifacts",
+        "--artifacts-destination", str(artifacts),
+    ]  # fmt: skip
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """This process's environment with the offline settings, for a child process."""
+    return dict(os.environ, **OFFLINE_ENV, **extra)
+
+
+def _tail(path: Path, lines: int = 12) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float) -> float:
+    """Seconds until ``GET /health`` answers 200; a one-line :class:`RoadmapError` otherwise."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout_s:
+        if process.poll() is not None:
+            raise RoadmapError(f"mlflow server exited with {process.returncode}:\n{_tail(log)}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return time.perf_counter() - started
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise RoadmapError(
+        f"mlflow server did not answer /health within {timeout_s:.0f} s "
+        f"(a loaded machine? raise the timeout):\n{_tail(log)}"
+    )
+
+
+@contextmanager
+def running_mlflow_server(
+    root: Path,
+    workers: int = 1,
+    timeout_s: float = 120.0,
+    python: str | None = None,
+) -> Iterator[MlflowServer]:
+    """Start ``mlflow server`` over ``root/mlflow.db`` and ``root/artifacts``; stop it on exit.
+
+    The store survives the server: start another over the same ``root`` and it
+    serves the same runs and models.
+    """
+    root = Path(root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    artifacts = root / "artifacts"
+    backend = f"sqlite:///{root / 'mlflow.db'}"
+    log = root / "server.log"
+    port = free_port()
+    command = server_command(python or sys.executable, port, backend, artifacts, workers)
+    started = time.perf_counter()
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=root,
+            env=child_env(MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: killpg stops uvicorn with it
+        )
+    try:
+        url = f"http://{HOST}:{port}"
+        wait_healthy(url, process, log, timeout_s)
+        yield MlflowServer(url, time.perf_counter() - started, process.pid, backend, artifacts, log)
+    finally:
+        stop_server(process)
