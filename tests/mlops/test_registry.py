@@ -1,5 +1,6 @@
 """@champion / @challenger against a real MLflow SQLite store: promote, demote, roll back,
-what the registry URI then serves, the one-line errors; and lineage back to the run."""
+what the registry URI then serves, the one-line errors; lineage back to the run; and the
+read-back count of concurrent writers (on the same store: creating one costs seconds)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from ai_roadmap import tracking
 from ai_roadmap.errors import RoadmapError, UsageError
 from ai_roadmap.mlops import registry
+from ai_roadmap.mlops.concurrent_logging import read_back
 from ai_roadmap.mlops.lineage import lineage
+from ai_roadmap.mlops.model_parity import uri_predictions
 from ai_roadmap.settings import Settings
 from tiny_registry import register_version
 
@@ -77,6 +81,11 @@ def test_rollback_restores_the_previous_version_step_by_step(store: Any, tmp_pat
     )
     registry.rollback(client, "m.rollback")
     assert served_k(client, "m.rollback", tmp_path / "c") == 1.0
+    rows = pd.DataFrame({"x": [0.0, 1.0]})  # the tiny model predicts its prior, 2/3
+    by_uri = uri_predictions(
+        "models:/m.rollback@champion", client.tracking_uri, rows, tmp_path / "d"
+    )
+    assert by_uri == pytest.approx([2 / 3, 2 / 3])
     with pytest.raises(RoadmapError, match="replaced no earlier champion"):
         registry.rollback(client, "m.rollback")
     assert registry.aliases(client, "m.rollback") == {"champion": v1}
@@ -143,3 +152,23 @@ def test_lineage_names_each_missing_link(store: Any) -> None:
     assert found.missing(require_data=True)[-1].startswith("roadmap.data.*")
     with pytest.raises(UsageError, match="no version or alias 'challenger'"):
         lineage(client, "m.gaps", "challenger")
+
+
+def test_the_writers_count_sees_a_lost_param_a_lost_point_and_a_wrong_value(store: Any) -> None:
+    """The milestone runs the writers against a real server; here one run is filled by hand."""
+    client, experiment, _ = store
+    run_id = client.create_run(experiment).info.run_id
+    n = 3
+    for k in range(2):
+        for i in range(n):
+            if (k, i) != (1, 2):  # writer 1 loses its last param and its last own point
+                client.log_param(run_id, f"w{k}.p{i}", f"{k}-{i}")
+                client.log_metric(run_id, f"w{k}.m", 1000.0 * k + i, step=i)
+            value = -1.0 if (k, i) == (0, 1) else 1000.0 * k + i  # one wrong shared value
+            client.log_metric(run_id, "shared.m", value, step=k * n + i)
+    found = read_back(
+        client, run_id, 2, n, [{"start": 0.0, "end": 2.0}, {"start": 1.0, "end": 3.0}]
+    )
+    assert (found.params_lost, found.metric_points_lost, found.wrong_values) == (1, 1, 1)
+    assert found.lost == 3 and found.requests == 18
+    assert (found.overlap_s, found.wall_s) == (1.0, 3.0)

@@ -106,7 +106,7 @@ def run_writers(
                 proc.kill()
                 proc.wait()
     spans = [json.loads((workdir / f"done-{k}.json").read_text()) for k in range(writers)]
-    return _count(client, run_id, writers, n, spans)
+    return read_back(client, run_id, writers, n, spans)
 
 
 def _release_when_ready(procs: list[Any], workdir: Path, writers: int, timeout_s: float) -> None:
@@ -118,9 +118,10 @@ def _release_when_ready(procs: list[Any], workdir: Path, writers: int, timeout_s
     (workdir / "go").touch()
 
 
-def _count(
+def read_back(
     client: Any, run_id: str, writers: int, n: int, spans: list[dict[str, float]]
 ) -> Concurrency:
+    """Count what the run lacks or holds wrong; ``spans`` are each writer's first/last time."""
     params = client.get_run(run_id).data.params
     params_lost = wrong = points_lost = 0
     for k in range(writers):

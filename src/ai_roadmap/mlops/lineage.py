@@ -9,13 +9,15 @@ dataset's description) and, where the runner records data hashes,
 shown). The folder carries its ``model_card.json`` (task, target, input schema,
 library versions, and the sha256 of every file in the folder).
 
-``missing`` names the links that are absent, so "is this lineage complete?" is a
-question with a list for an answer, not a feeling.
+:func:`checkout_head` is the commit the code runs from now, to tell whether a
+version was trained by the code at hand. ``missing`` names the links that are
+absent, so "is this lineage complete?" is a question with a list for an answer.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -136,3 +138,20 @@ def lineage(client: Any, name: str, ref: str = "champion") -> Lineage:
         metrics=metrics,
         card=read_card(client, version.source),
     )
+
+
+def checkout_head() -> str:
+    """``git rev-parse HEAD`` of the checkout this package runs from; "unknown" outside Git."""
+    import ai_roadmap
+
+    try:
+        found = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(ai_roadmap.__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return found.stdout.strip() if found.returncode == 0 else "unknown"

@@ -15,7 +15,10 @@ processes) is switched off: nothing here submits server-side jobs.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -25,9 +28,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ai_roadmap.errors import RoadmapError
 from ai_roadmap.serving.server import HOST, free_port, stop_server
+
+if TYPE_CHECKING:
+    from ai_roadmap.settings import Settings
 
 # what every child of ours gets: no telemetry, no downloads, no server-side job runner
 OFFLINE_ENV = {
@@ -135,3 +142,48 @@ def running_mlflow_server(
         yield MlflowServer(url, time.perf_counter() - started, process.pid, backend, artifacts, log)
     finally:
         stop_server(process)
+
+
+def roadmap_json(commands: list[list[str]], settings: Settings, timeout_s: float) -> list[Any]:
+    """``roadmap <command> --json`` in child processes, all at once, on ``settings``' store.
+
+    What a teammate's shell does: the children get ``ROADMAP_TRACKING_URI`` (a server's
+    URL), ``ROADMAP_HOME`` and ``ROADMAP_DATA_HOME`` from ``settings``. Returns each
+    command's parsed JSON; a failure or a timeout is a :class:`RoadmapError` naming the
+    command, and no child outlives the call.
+    """
+    env = child_env(
+        ROADMAP_HOME=str(settings.home_dir),
+        ROADMAP_TRACKING_URI=settings.mlflow_uri,
+        ROADMAP_DATA_HOME=str(settings.data_root),
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "ai_roadmap", *command, "--json"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        for command in commands
+    ]
+    try:
+        return [_answer(c, p, timeout_s) for c, p in zip(commands, procs, strict=True)]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+
+
+def _answer(command: list[str], proc: subprocess.Popen[bytes], timeout_s: float) -> Any:
+    shown = "roadmap " + " ".join(command)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise RoadmapError(f"`{shown}` took over {timeout_s:.0f} s") from None
+    if proc.returncode != 0:
+        raise RoadmapError(f"`{shown}` exited with {proc.returncode}: {stderr.decode()[-300:]}")
+    return json.loads(stdout)

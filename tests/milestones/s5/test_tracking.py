@@ -8,9 +8,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from typer.testing import CliRunner
 
-from ai_roadmap.cli import app
 from ai_roadmap.runner import run_milestone
 from ai_roadmap.settings import get_settings
 from ai_roadmap.tracking import latest_records
@@ -56,8 +54,13 @@ def test_smoke_runs_every_check_against_a_real_server(roadmap_home: Path) -> Non
     assert latest_records(get_settings())["s5.tracking"].verdict == "pass"
 
 
-def test_a_bad_setting_is_a_one_line_usage_error(roadmap_home: Path) -> None:
-    result = CliRunner().invoke(app, ["run", "s5.tracking", "--scale", "smoke", "training.runs=1"])
-    assert result.exit_code == 2
-    assert "training.runs must be at least 2" in result.output
-    assert "Traceback" not in result.output
+def test_a_bad_setting_is_a_one_line_usage_error() -> None:
+    from ai_roadmap.config import compose, typed
+    from ai_roadmap.errors import UsageError
+    from ai_roadmap.milestones.s5.tracking import Config
+
+    assert typed(compose("s5.tracking", "smoke"), Config).logging.writers == 2
+    with pytest.raises(UsageError, match=r"training\.runs must be at least 2"):
+        typed(compose("s5.tracking", "smoke", ["training.runs=1"]), Config)
+    with pytest.raises(UsageError, match=r"unknown config key logging\.procs"):
+        typed(compose("s5.tracking", "smoke", ["+logging.procs=3"]), Config)

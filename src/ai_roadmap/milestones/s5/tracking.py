@@ -3,9 +3,9 @@
 Everything goes through a real ``mlflow server`` (:mod:`ai_roadmap.mlops.mlflow_server`)
 started on 127.0.0.1 for the run, with its own SQLite store and proxied artifacts:
 
-1. ``training.runs`` runs of s0.titanic through the project's runner
-   (:func:`ai_roadmap.runner.run_milestone`) with the server as tracking URI; each
-   registers a version of the model ``s0.titanic``.
+1. ``training.runs`` runs of s0.titanic through the project's runner, each
+   ``roadmap run s0.titanic --json`` in a child process with the server as tracking
+   URI; each registers a version of the model ``s0.titanic``.
 2. ``roadmap status --json`` and ``roadmap models list`` in child processes pointed
    at the server: the scorecard's figure and run must be the last run's.
 3. Aliases (:mod:`ai_roadmap.mlops.registry`): a version becomes ``@challenger``, is
@@ -20,16 +20,15 @@ started on 127.0.0.1 for the run, with its own SQLite store and proxied artifact
 6. The champion's lineage (:mod:`ai_roadmap.mlops.lineage`): version → run → git SHA,
    dataset and ``roadmap.data.*`` tags → model card, complete.
 
-The target is ``checks_failed`` = 0. Weights & Biases needs an account and its
-servers (or a licensed local server): it cannot run here, and is not imitated.
+The target is ``checks_failed`` = 0. Weights & Biases keeps runs on wandb.ai (an
+account) or W&B Server (a licensed Docker image): neither runs offline here, and
+it is not imitated.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -42,7 +41,6 @@ from ai_roadmap.result import Result
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
-    from ai_roadmap.runner import RunReport
     from ai_roadmap.settings import Settings
 
 ITEM = "s0.titanic"  # the model the checks train, promote and serve
@@ -60,6 +58,7 @@ class Training:
     scale: str = "smoke"  # the scale s0.titanic runs at
     runs: int = 2  # each registers a version; two give a champion and a challenger
     overrides: list[str] = field(default_factory=list)  # passed to s0.titanic
+    timeout_s: float = 1800.0  # for the run in a child process
 
     def __post_init__(self) -> None:
         if self.runs < 2:
@@ -101,74 +100,45 @@ class Check:
 # ── 1–2: runs through the server, and what `roadmap status` shows ────────────────────
 
 
-def train(c: Config, settings: Settings) -> tuple[list[RunReport], list[float]]:
-    """``training.runs`` runs of s0.titanic through the runner; reports and seconds each."""
-    from ai_roadmap.runner import run_milestone
+def train(c: Config, settings: Settings) -> tuple[list[dict[str, Any]], list[float]]:
+    """``training.runs`` runs of s0.titanic, each ``roadmap run … --json`` in a child process.
+
+    That is the project's runner, started as a user on the team would start it
+    (``ROADMAP_TRACKING_URI`` set to the server); returns each run's JSON report
+    and its seconds.
+    """
+    from ai_roadmap.mlops.mlflow_server import roadmap_json
 
     reports, seconds = [], []
     for k in range(c.training.runs):
         started = time.perf_counter()
-        overrides = [f"seed={c.seed + k}", *c.training.overrides]
-        reports.append(run_milestone(ITEM, c.training.scale, overrides, settings))
+        command = ["run", ITEM, "--scale", c.training.scale, f"seed={c.seed + k}"]
+        (report,) = roadmap_json(
+            [[*command, *c.training.overrides]], settings, c.training.timeout_s
+        )
+        reports.append(report)
         seconds.append(time.perf_counter() - started)
     return reports, seconds
-
-
-def run_cli(commands: list[list[str]], settings: Settings, timeout_s: float) -> list[Any]:
-    """``roadmap <command> --json`` in child processes (at once) against the settings' store."""
-    from ai_roadmap.errors import RoadmapError
-    from ai_roadmap.mlops.mlflow_server import child_env
-
-    env = child_env(
-        ROADMAP_HOME=str(settings.home_dir),
-        ROADMAP_TRACKING_URI=settings.mlflow_uri,
-        ROADMAP_DATA_HOME=str(settings.data_root),
-    )
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "ai_roadmap", *command, "--json"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        for command in commands
-    ]
-    answers = []
-    for command, proc in zip(commands, procs, strict=True):
-        try:
-            stdout, stderr = proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            raise RoadmapError(
-                f"`roadmap {' '.join(command)}` took over {timeout_s:.0f} s"
-            ) from None
-        if proc.returncode != 0:
-            raise RoadmapError(f"`roadmap {' '.join(command)}` failed: {stderr.decode()[-300:]}")
-        answers.append(json.loads(stdout))
-    return answers
 
 
 def status_checks(
     status: dict[str, Any],
     listed: dict[str, Any],
-    last: RunReport,
+    last: dict[str, Any],
     aliases: dict[str, str],
     runs: int,
 ) -> tuple[list[Check], dict[str, float]]:
     """The scorecard row is the last run; the CLI lists every version and the champion."""
     row = next(r for r in status["items"] if r["id"] == ITEM)
     metric = row["metric"]
-    expected = last.metrics[metric]
+    expected = last["metrics"][metric]
     shown = row["value"]
-    same = shown == expected and row["run_id"] == last.mlflow_run_id
+    same = shown == expected and row["run_id"] == last["mlflow_run_id"]
     status_check = Check(
         "status_shows_the_server_run",
         same,
         f"`roadmap status` via the server: {metric} {shown} from run {str(row['run_id'])[:8]}; "
-        f"the runner logged {expected} in run {last.mlflow_run_id[:8]}",
+        f"`roadmap run` logged {expected} in run {last['mlflow_run_id'][:8]}",
     )
     versions = listed["versions"]
     cli_champion = next((v["version"] for v in versions if "champion" in v["aliases"]), None)
@@ -251,73 +221,26 @@ def alias_checks(client: Any) -> tuple[list[Check], dict[str, float]]:
 # ── 4: the registry URI against the exported serving folder ─────────────────────────
 
 
-def serving_predictions(settings: Settings, passengers: Any) -> tuple[Any, Any, str, str]:
-    """Export the champion as ``roadmap serve --export-only`` does; predict as the service does.
-
-    Each passenger goes through the service's request model first: one the service
-    would refuse with 422 (a value its card does not allow) gets NaN and ``False``
-    in the mask of answered passengers.
-    """
-    import numpy as np
-    from pydantic import ValidationError
-
-    from ai_roadmap.serving.app import read_served
-    from ai_roadmap.serving.export import export_champions
-    from ai_roadmap.serving.schemas import request_model
-
-    version = export_champions(settings, [SERVED])[SERVED]
-    served = read_served(settings)[SERVED]
-    served.load()
-    record = request_model(SERVED, served.card.input_schema)
-    rows = passengers.astype(object).where(passengers.notna(), None).to_dict("records")
-    valid, answered = [], np.zeros(len(rows), dtype=bool)
-    for i, row in enumerate(rows):
-        try:
-            valid.append(record.model_validate(row))
-            answered[i] = True
-        except ValidationError:
-            continue
-    probabilities = np.full(len(rows), np.nan)
-    probabilities[answered] = [a.probability for a in served.predict(valid)]
-    return probabilities, answered, version, served.path
-
-
-def registry_predictions(settings: Settings, passengers: Any, dest: Path) -> Any:
-    """``models:/s0.titanic@champion`` downloaded by URI, loaded with the project's loader."""
-    import mlflow
-
-    from ai_roadmap.artifacts import load_model
-
-    folder = mlflow.artifacts.download_artifacts(
-        artifact_uri=f"models:/{ITEM}@champion",
-        dst_path=str(dest),
-        tracking_uri=settings.mlflow_uri,
-    )
-    model, card = load_model(Path(folder))
-    return model.predict_proba(passengers[list(card.input_schema)])[:, 1]
-
-
 def prediction_check(
     c: Config, settings: Settings, champion: str, scratch: Path
 ) -> tuple[list[Check], dict[str, float]]:
-    import numpy as np
-
+    """The champion by URI against the exported folder, on the Titanic test passengers."""
     from ai_roadmap.datasets.titanic import load_titanic
+    from ai_roadmap.mlops.model_parity import compare, served_predictions, uri_predictions
 
     passengers = load_titanic().test
-    served, answered, version, path = serving_predictions(settings, passengers)
-    by_uri = registry_predictions(settings, passengers, scratch / "by-uri")
-    both = served[answered], by_uri[answered]
-    diff = float(np.abs(both[0] - both[1]).max()) if answered.any() else float("inf")
-    flips = int(((both[0] >= 0.5) != (both[1] >= 0.5)).sum())
+    served, answered, version, path = served_predictions(settings, SERVED, passengers)
+    uri = f"models:/{ITEM}@champion"
+    by_uri = uri_predictions(uri, settings.mlflow_uri, passengers, scratch / "by-uri")
+    diff, flips = compare(served, answered, by_uri)
     refused = int((~answered).sum())
     check = Check(
         "registry_uri_equals_serving_export",
-        diff <= c.tolerance and flips == 0 and version == champion and refused < len(answered),
-        f"models:/{ITEM}@champion (v{champion}) vs the exported folder (VERSION {version}, "
-        f"{path} path) on {int(answered.sum())} of {len(answered)} test passengers "
-        f"({refused} refused by the service's request schema, as it would with 422): "
-        f"max |Δp| {diff:.2e} (bar {c.tolerance:g}), {flips} labels differ",
+        diff <= c.tolerance and flips == 0 and version == champion,
+        f"{uri} (v{champion}) vs the exported folder (VERSION {version}, {path} path) on "
+        f"{int(answered.sum())} of {len(answered)} test passengers ({refused} refused by the "
+        f"service's request schema, as it would with 422): max |Δp| {diff:.2e} "
+        f"(bar {c.tolerance:g}), {flips} labels differ",
     )
     figures = {
         "prediction_max_abs_diff": diff,
@@ -365,23 +288,22 @@ def logging_check(c: Config, client: Any, scratch: Path) -> tuple[list[Check], d
 
 
 def lineage_check(
-    c: Config, client: Any, reports: list[RunReport]
+    c: Config, client: Any, reports: list[dict[str, Any]]
 ) -> tuple[list[Check], dict[str, float], dict[str, Any]]:
-    from ai_roadmap.mlops.lineage import lineage
-    from ai_roadmap.runner import git_sha
+    from ai_roadmap.mlops.lineage import checkout_head, lineage
 
     found = lineage(client, ITEM, "champion")
     gaps = found.missing(c.require_data_tags)
-    ours = {r.mlflow_run_id for r in reports}
-    sha = git_sha()
-    ok = not gaps and found.run_id in ours and found.git_sha == sha
+    ours = {r["mlflow_run_id"] for r in reports}
+    head = checkout_head()
+    ok = not gaps and found.run_id in ours and found.git_sha.removesuffix("-dirty") == head
     data = ", ".join(f"{k} {v[:12]}" for k, v in found.data.items()) or "none recorded"
     files = len(found.card.get("files", {}))
     check = Check(
         "lineage_is_complete",
         ok,
         f"{ITEM}@champion v{found.version} -> run {found.run_id[:8]} ({found.run_status}), "
-        f"git {found.git_sha} (this checkout: {sha}), dataset {found.dataset!r}, "
+        f"git {found.git_sha} (this checkout's HEAD: {head}), dataset {found.dataset!r}, "
         f"data tags: {data}, card {found.card.get('name')!r} with {files} hashed files; "
         f"missing: {', '.join(gaps) or 'nothing'}",
     )
@@ -400,7 +322,7 @@ def checks_through_server(
 ) -> tuple[list[Check], dict[str, float], dict[str, Any]]:
     """Start the server, run every check against it, stop it (also on failure)."""
     from ai_roadmap.mlops import registry
-    from ai_roadmap.mlops.mlflow_server import running_mlflow_server
+    from ai_roadmap.mlops.mlflow_server import roadmap_json, running_mlflow_server
     from ai_roadmap.settings import get_settings
     from ai_roadmap.tracking import client as tracking_client
 
@@ -425,7 +347,9 @@ def checks_through_server(
         client = tracking_client(settings)[0]
         aliases = registry.aliases(client, ITEM)
         started = time.perf_counter()
-        status, listed = run_cli([["status"], ["models", "list", ITEM]], settings, c.cli_timeout_s)
+        status, listed = roadmap_json(
+            [["status"], ["models", "list", ITEM]], settings, c.cli_timeout_s
+        )
         metrics["cli_s"] = time.perf_counter() - started
         for step in (
             lambda: status_checks(status, listed, reports[-1], aliases, len(reports)),
@@ -444,7 +368,7 @@ def checks_through_server(
     return (
         found,
         metrics,
-        {"lineage": chain, "server": server.url, "runs": [r.mlflow_run_id for r in reports]},
+        {"lineage": chain, "server": server.url, "runs": [r["mlflow_run_id"] for r in reports]},
     )
 
 
@@ -473,13 +397,15 @@ def run(cfg: DictConfig) -> Result:
         f"other work (load {os.getloadavg()[0]:.1f})",
         f"{c.training.runs} runs of {ITEM} at {c.training.scale} (overrides "
         f"{' '.join(c.training.overrides) or 'none'}; seed {c.seed} + run index) through the "
-        f"runner with the server as tracking URI: {metrics['training_s']:.1f} s in all; "
+        "runner, each `roadmap run --json` in a child process with the server as tracking "
+        f"URI: {metrics['training_s']:.1f} s in all; "
         "`roadmap status` and "
         f"`roadmap models list` in child processes: {metrics['cli_s']:.1f} s",
         "alias moves through the server: challenge + promote "
         f"{metrics['promote_ms']:.0f} ms, rollback {metrics['rollback_ms']:.0f} ms",
-        "Weights & Biases is not run: it needs an account and wandb.ai (or a licensed "
-        "local server), neither available offline; MLflow covers the same ground here",
+        "Weights & Biases is not run: its client is on PyPI, but runs are kept and viewed by "
+        "wandb.ai (an account, the internet) or W&B Server (a licensed Docker image); this "
+        "machine is offline and has no Docker engine. MLflow covers the same ground here",
         *(f"{'pass' if x.passed else 'FAIL'} {x.name}: {x.detail}" for x in found),
     ]
     return Result(
