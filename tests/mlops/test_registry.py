@@ -149,6 +149,7 @@ def test_lineage_names_each_missing_link(store: Any) -> None:
     register_version(client, experiment, root, "m.gaps", 1, tags={"roadmap.git_sha": "unknown"})
     found = lineage(client, "m.gaps", "1")
     assert found.missing() == ["roadmap.git_sha", "roadmap.dataset"]
+    assert found.missing(require_git=False) == ["roadmap.dataset"]  # code outside Git
     assert found.missing(require_data=True)[-1].startswith("roadmap.data.*")
     with pytest.raises(UsageError, match="no version or alias 'challenger'"):
         lineage(client, "m.gaps", "challenger")

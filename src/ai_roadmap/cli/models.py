@@ -125,19 +125,20 @@ def lineage(
     if as_json:
         typer.echo(json.dumps(found.to_dict(), ensure_ascii=False))
         return
-    out = _out()
     aliases = " ".join("@" + a for a in found.aliases)
-    out.print(f"{found.model} v{found.version} {aliases}".rstrip())
-    out.print(f"  source:   {found.source}")
-    out.print(f"  run:      {found.run_id} ({found.run_status}, {found.scale}, {found.verdict})")
-    out.print(f"  git sha:  {found.git_sha or '—'}")
-    out.print(f"  dataset:  {found.dataset or '—'}")
+    typer.echo(f"{found.model} v{found.version} {aliases}".rstrip())
+    typer.echo(f"  source:   {found.source}")
+    typer.echo(f"  run:      {found.run_id} ({found.run_status}, {found.scale}, {found.verdict})")
+    typer.echo(f"  git sha:  {found.git_sha or '—'}")
+    typer.echo(f"  dataset:  {found.dataset or '—'}")
     for dataset, digest in found.data.items():
-        out.print(f"  data:     {dataset} {digest}")
+        typer.echo(f"  data:     {dataset} {digest}")
     card = found.card
     if card:
-        out.print(f"  card:     {card.get('task')} of {card.get('target')!r}, {card.get('format')}")
+        typer.echo(
+            f"  card:     {card.get('task')} of {card.get('target')!r}, {card.get('format')}"
+        )
         for file, digest in card.get("files", {}).items():
-            out.print(f"            {file} sha256 {digest[:16]}…")
+            typer.echo(f"            {file} sha256 {digest[:16]}…")
     gaps = found.missing()
-    out.print("  complete" if not gaps else f"  missing:  {', '.join(gaps)}")
+    typer.echo("  complete" if not gaps else f"  missing:  {', '.join(gaps)}")

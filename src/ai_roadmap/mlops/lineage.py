@@ -51,8 +51,12 @@ class Lineage:
     metrics: dict[str, float] = field(default_factory=dict)
     card: dict[str, Any] = field(default_factory=dict)
 
-    def missing(self, require_data: bool = False) -> list[str]:
-        """The links that are absent; empty when the lineage is complete."""
+    def missing(self, require_data: bool = False, require_git: bool = True) -> list[str]:
+        """The links that are absent; empty when the lineage is complete.
+
+        ``require_git=False`` accepts ``unknown`` for code that runs outside a Git
+        checkout (an installed wheel), where no commit exists to record.
+        """
         gaps = []
         if not self.run_id:
             gaps.append("run (the version names no run)")
@@ -60,7 +64,7 @@ class Lineage:
             gaps.append(f"run (status {self.run_status or 'not found'})")
         if self.item_id != self.model:
             gaps.append(f"roadmap.id (the run says {self.item_id!r})")
-        if not self.git_sha or self.git_sha == "unknown":
+        if not self.git_sha or (require_git and self.git_sha == "unknown"):
             gaps.append("roadmap.git_sha")
         if not self.dataset:
             gaps.append("roadmap.dataset")
