@@ -52,6 +52,8 @@ class Record:
 def _quiet_mlflow() -> None:
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # against a server MLflow prints "View run … at: <url>" to stdout, breaking `--json` output
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     for name in ("alembic", "mlflow", "mlflow.store.db.utils"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -198,6 +200,8 @@ def _with_ids(records: Any) -> list[Record]:
 
 
 CHAMPION = "champion"
+# on a version that took @champion: the version it replaced (what a rollback returns to)
+PREVIOUS_CHAMPION = TAG + "previous_champion"
 
 
 def register_model(client: Any, item_id: str, run_id: str, verdict: str, scale: str) -> str:
@@ -223,6 +227,10 @@ def register_model(client: Any, item_id: str, run_id: str, verdict: str, scale: 
     except MlflowException:
         current = None
     if current is None or _outranks(scale, verdict, current.tags):
+        if current is not None:
+            client.set_model_version_tag(
+                item_id, version.version, PREVIOUS_CHAMPION, str(current.version)
+            )
         client.set_registered_model_alias(item_id, CHAMPION, version.version)
     return str(version.version)
 

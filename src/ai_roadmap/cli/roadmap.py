@@ -156,7 +156,7 @@ def run(
     out.print(f"dataset: {report.dataset}{'  [PROXY]' if report.proxy else ''}")
     out.print(f"verdict: [bold]{report.verdict}[/bold] — {report.reason}")
     for note in report.notes:
-        out.print(f"note: {note}")
+        out.print(f"note: {note}", markup=False)  # notes quote overrides: [a, b]
     out.print(f"mlflow run: {report.mlflow_run_id}")
 
 
