@@ -109,9 +109,16 @@ def alias_version(client: Any, name: str, alias: str) -> str | None:
 
 
 def promote(client: Any, name: str, version: str) -> None:
-    """``@champion`` → ``version``; ``@challenger`` removed; the version tagged promoted."""
-    client.set_registered_model_alias(name, CHAMPION, version)
-    drop_challenger(client, name, version, "promoted")
+    """``@champion`` → ``version``; ``@challenger`` removed; the version tagged promoted.
+
+    Goes through :func:`ai_roadmap.mlops.registry.promote`, which records the champion
+    it replaced, so ``roadmap models rollback`` can return to it later.
+    """
+    from ai_roadmap.mlops import registry
+
+    client.set_registered_model_alias(name, CHALLENGER, version)
+    registry.promote(client, name)
+    client.set_model_version_tag(name, version, TAG + "outcome", "promoted")
 
 
 def drop_challenger(client: Any, name: str, version: str, outcome: str) -> None:
