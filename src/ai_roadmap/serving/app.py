@@ -25,6 +25,8 @@ from pydantic import BaseModel
 
 from ai_roadmap.artifacts import ModelCard, load_model, read_card, verified_card
 from ai_roadmap.errors import RoadmapError
+from ai_roadmap.mlops.gpu import publish_gpu
+from ai_roadmap.mlops.monitoring import QualityMonitor, start_monitor
 from ai_roadmap.serving import SERVED_MODELS
 from ai_roadmap.serving.docs import add_offline_docs
 from ai_roadmap.serving.observability import ObservabilityMiddleware, exposition, metrics
@@ -53,11 +55,17 @@ class Served:
     folder: Path
     model: Any = None
     fast: Any = None  # the compiled NumPy path (serving.fast), when the folder has one
+    monitor_window: int = 500  # rows per drift window (mlops.monitoring)
+    canary_share: float = 0.0
+    monitor: QualityMonitor | None = None
 
     def load(self) -> None:
         """The fast path when exported with the model, else the training pipeline (joblib)."""
         from ai_roadmap.serving.fast.runtime import FastModel, has_fast_path
 
+        self.monitor = start_monitor(
+            self.name, self.version, self.folder, self.monitor_window, self.canary_share
+        )
         if has_fast_path(self.folder):
             self.card = verified_card(self.folder)
             self.fast = FastModel.load(self.folder, self.card)
@@ -86,6 +94,9 @@ class Served:
                 values = self.model.predict_proba(frame)[:, 1]
             else:
                 values = self.model.predict(frame)
+        if self.monitor is not None:
+            classify = self.card.task == "classification"
+            self.monitor.observe(rows, values if classify else None)
         if self.card.task == "classification":
             return [Prediction(prediction=float(p >= 0.5), probability=float(p)) for p in values]
         return [Prediction(prediction=float(y)) for y in values]
@@ -105,7 +116,14 @@ def read_served(settings: Settings) -> dict[str, Served]:
             )
         version_file = folder / "VERSION"
         version = version_file.read_text().strip() if version_file.exists() else "unversioned"
-        served[name] = Served(name, read_card(folder), version, folder)
+        served[name] = Served(
+            name,
+            read_card(folder),
+            version,
+            folder,
+            monitor_window=settings.monitor_window,
+            canary_share=settings.canary_share,
+        )
     return served
 
 
@@ -172,6 +190,7 @@ def _add_service_routes(app: FastAPI, served: dict[str, Served]) -> None:
     @app.get("/metrics", tags=["service"], response_class=Response)
     async def metrics_page() -> Response:
         """Prometheus exposition format."""
+        publish_gpu()  # NVML sampled per scrape; roadmap_gpu_present 0 where there is no GPU
         body, content_type = exposition()
         return Response(content=body, media_type=content_type)
 
