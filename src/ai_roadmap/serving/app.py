@@ -25,11 +25,11 @@ from pydantic import BaseModel
 
 from ai_roadmap.artifacts import ModelCard, load_model, read_card, verified_card
 from ai_roadmap.errors import RoadmapError
-from ai_roadmap.mlops.gpu import publish_gpu
-from ai_roadmap.mlops.monitoring import QualityMonitor, start_monitor
 from ai_roadmap.serving import SERVED_MODELS
 from ai_roadmap.serving.docs import add_offline_docs
+from ai_roadmap.serving.gpu import publish_gpu
 from ai_roadmap.serving.observability import ObservabilityMiddleware, exposition, metrics
+from ai_roadmap.serving.quality import QualityMonitor, start_monitor
 from ai_roadmap.serving.schemas import (
     BatchResponse,
     ErrorResponse,
