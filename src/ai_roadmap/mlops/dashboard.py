@@ -62,8 +62,11 @@ def _timeseries(ax: Any, url: str, panel: dict[str, Any], span: tuple[float, flo
     drawn = 0
     for target in panel["targets"]:
         for labels, points in query_range(url, target["expr"], start, end, step):
-            ax.plot([t - start for t, _ in points], [v for _, v in points], label=legend(
-                target["legendFormat"], labels))  # fmt: skip
+            name = legend(target["legendFormat"], labels)
+            marker = "o" if len(points) < 3 else None  # a one-scrape series is still seen
+            ax.plot(
+                [t - start for t, _ in points], [v for _, v in points], marker=marker, label=name
+            )
             drawn += 1
     bar = _threshold(panel)
     if bar is not None:
@@ -196,11 +199,10 @@ def screenshot(page: Path, png: Path, size: tuple[int, int] = (1400, 1900)) -> P
             command,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            text=True,
             start_new_session=True,  # its own group: the renderer children go with it
         )
         try:
-            _, err = process.communicate(timeout=90)
+            err = process.communicate(timeout=90)[1].decode(errors="replace")
         except subprocess.TimeoutExpired:
             err = "timed out after 90 s"
         finally:

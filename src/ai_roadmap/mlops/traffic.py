@@ -114,13 +114,12 @@ def wrk_load(
     ]  # fmt: skip
     state: dict[str, Any] = {"started": time.time()}
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         yield state
         output, _ = process.communicate(timeout=seconds + 60)
-        state |= parse_wrk(output)
+        state |= parse_wrk(output.decode(errors="replace"))
     finally:
         stop_server(process)
 
