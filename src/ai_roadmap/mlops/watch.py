@@ -190,11 +190,11 @@ def load_phase(
     m |= {"p99_bucket_low_ms": low, "p99_bucket_high_ms": high, "load_errors": errors}
     m |= {"p99_diff_ms": p99 - m["p99_ms_client"], "p99_same_bucket": float(low < p99 <= high)}
     detail = (
-        f"Prometheus {p99:.2f} ms over the load's requests "
-        f"({m['p99_ms_prometheus_during']:.2f} ms from the recording rule {seconds - 1} s into "
-        f"it), wrk {m['p99_ms_client']:.2f} ms over {run['requests']:.0f} requests, in the "
+        f"Prometheus {p99:.3f} ms over the load's requests "
+        f"({m['p99_ms_prometheus_during']:.3f} ms from the recording rule {seconds - 1} s into "
+        f"it), wrk {m['p99_ms_client']:.3f} ms over {run['requests']:.0f} requests, in the "
         f"bucket ({low:g}, {high:g}] ms: {'the same' if low < p99 <= high else 'not the same'} "
-        f"bucket; difference {m['p99_diff_ms']:+.2f} ms. Bound: within [{floor:g}, {high:g}] ms "
+        f"bucket; difference {m['p99_diff_ms']:+.3f} ms. Bound: within [{floor:g}, {high:g}] ms "
         f"(the lower edge of wrk's P50 bucket, the upper edge of its P99 bucket); host load "
         f"{m['host_load_1m']:.1f} on {os.cpu_count()} cores"
     )
