@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     serve_host: str = Field(default="127.0.0.1")
     serve_port: int = Field(default=8000, ge=1, le=65535)
     serve_workers: int = Field(default=2, ge=1)
+    monitor_window: int = Field(default=500, ge=1, description="Rows per drift (PSI) window.")
+    canary_share: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of traffic on the canary (gauge)."
+    )
 
     @property
     def home_dir(self) -> Path:

@@ -28,7 +28,9 @@ from ai_roadmap.errors import RoadmapError
 from ai_roadmap.serving import SERVED_MODELS
 from ai_roadmap.serving.canary import ROLE_HEADER, CanaryRouter, routing_key
 from ai_roadmap.serving.docs import add_offline_docs
+from ai_roadmap.serving.gpu import publish_gpu
 from ai_roadmap.serving.observability import ObservabilityMiddleware, exposition, metrics
+from ai_roadmap.serving.quality import QualityMonitor, start_monitor
 from ai_roadmap.serving.schemas import (
     BatchResponse,
     ErrorResponse,
@@ -54,11 +56,17 @@ class Served:
     folder: Path
     model: Any = None
     fast: Any = None  # the compiled NumPy path (serving.fast), when the folder has one
+    monitor_window: int = 500  # rows per drift window (mlops.monitoring)
+    canary_share: float = 0.0
+    monitor: QualityMonitor | None = None
 
     def load(self) -> None:
         """The fast path when exported with the model, else the training pipeline (joblib)."""
         from ai_roadmap.serving.fast.runtime import FastModel, has_fast_path
 
+        self.monitor = start_monitor(
+            self.name, self.version, self.folder, self.monitor_window, self.canary_share
+        )
         if has_fast_path(self.folder):
             self.card = verified_card(self.folder)
             self.fast = FastModel.load(self.folder, self.card)
@@ -87,6 +95,9 @@ class Served:
                 values = self.model.predict_proba(frame)[:, 1]
             else:
                 values = self.model.predict(frame)
+        if self.monitor is not None:
+            classify = self.card.task == "classification"
+            self.monitor.observe(rows, values if classify else None)
         if self.card.task == "classification":
             return [Prediction(prediction=float(p >= 0.5), probability=float(p)) for p in values]
         return [Prediction(prediction=float(y)) for y in values]
@@ -104,20 +115,27 @@ def read_served(settings: Settings) -> dict[str, Served]:
                 f"model {name!r} is not exported to {folder}; "
                 f"run `roadmap run {SERVED_MODELS[name]}` then `roadmap serve`"
             )
-        served[name] = served_folder(name, folder)
+        served[name] = served_folder(name, folder, settings)
     return served
 
 
-def served_folder(name: str, folder: Path) -> Served:
+def served_folder(name: str, folder: Path, settings: Settings) -> Served:
     """An exported folder as a (not yet loaded) served model; its version from ``VERSION``."""
     version_file = folder / "VERSION"
     version = version_file.read_text().strip() if version_file.exists() else "unversioned"
-    return Served(name, read_card(folder), version, folder)
+    return Served(
+        name,
+        read_card(folder),
+        version,
+        folder,
+        monitor_window=settings.monitor_window,
+        canary_share=settings.canary_share,
+    )
 
 
-def _loaded(name: str) -> Any:
+def _loaded(name: str, settings: Settings) -> Any:
     def load(folder: Path) -> Served:
-        item = served_folder(name, folder)
+        item = served_folder(name, folder, settings)
         item.load()
         return item
 
@@ -150,7 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_offline_docs(app)
     _add_service_routes(app, served)
     for item in served.values():
-        router = CanaryRouter(settings.model_dir, item.name, item, _loaded(item.name))
+        router = CanaryRouter(settings.model_dir, item.name, item, _loaded(item.name, settings))
         _add_model_routes(app, item, settings.serve_max_batch, router)
     _add_unknown_model_routes(app, served)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -188,6 +206,7 @@ def _add_service_routes(app: FastAPI, served: dict[str, Served]) -> None:
     @app.get("/metrics", tags=["service"], response_class=Response)
     async def metrics_page() -> Response:
         """Prometheus exposition format."""
+        publish_gpu()  # NVML sampled per scrape; roadmap_gpu_present 0 where there is no GPU
         body, content_type = exposition()
         return Response(content=body, media_type=content_type)
 

@@ -37,6 +37,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ai_roadmap.serving.quality import set_canary_share
+
 ROUTING_HEADER = "x-routing-key"
 ROLE_HEADER = "x-model-role"
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -121,6 +123,7 @@ class CanaryRouter:
 
     def __init__(self, model_dir: Path, name: str, default: Any, load: Callable[[Path], Any]):
         self.path = routing_path(model_dir, name)
+        self.name = name
         self.model_dir = model_dir
         self.default = default
         self._load = load
@@ -138,6 +141,8 @@ class CanaryRouter:
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
+            if self._stamp is not None:  # the canary ended: the gauge goes back to 0
+                set_canary_share(self.name, 0.0)
             self._stamp, self.routing = None, None
             return
         stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
@@ -153,6 +158,8 @@ class CanaryRouter:
             log.warning("routing file %s ignored: %s", self.path, exc)
             return
         self._stamp, self.routing = stamp, routing
+        # the roadmap_canary_share gauge says what this worker now routes
+        set_canary_share(self.name, routing.share if routing and routing.challenger else 0.0)
 
     def pick(self, key: str) -> tuple[Any, str]:
         """(served model, role) for a request with this routing key."""
