@@ -98,8 +98,10 @@ def test_the_running_app_follows_the_routing_file_without_a_restart(
                     for k in keys]  # fmt: skip
         assert canary == expected and 0.2 < np.mean([v == "9" for v, _ in canary]) < 0.4
         assert ask(client) == canary  # sticky
+        assert 'roadmap_canary_share{model="churn"} 0.3' in client.get("/metrics").text
         write_routing(routing_path(canary_dir, "churn"), Routing("churn@v8"))  # roll back
         assert set(ask(client)) == {("8", "champion")}
+        assert 'roadmap_canary_share{model="churn"} 0.0' in client.get("/metrics").text
         # a routing file naming a missing folder is ignored: the last good routing stays
         write_routing(routing_path(canary_dir, "churn"), Routing("churn@v8", "churn@v404", 1.0))
         assert set(ask(client)) == {("8", "champion")}
