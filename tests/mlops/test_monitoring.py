@@ -176,3 +176,38 @@ def test_with_a_gpu_every_device_gets_utilisation_and_memory_series(
     for name in ("util", "memory"):  # the stand-in's series leave with it
         gpu.gpu_gauges()[name].clear()
     assert gpu.publish_gpu().present == sample_gpus().present
+
+
+@pytest.mark.data
+def test_roadmap_serve_writes_each_models_training_reference_beside_it(
+    tmp_path: Path, roadmap_home: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from ai_roadmap.artifacts import read_card
+    from ai_roadmap.datasets.titanic import load_titanic
+    from ai_roadmap.milestones.s5.monitor import stand_in
+    from ai_roadmap.mlops.drift import numeric_counts, quantile_edges
+    from ai_roadmap.mlops.monitoring import write_served_references
+    from ai_roadmap.serving.app import create_app
+    from ai_roadmap.settings import Settings
+
+    train = load_titanic().train
+    stand_in(tmp_path / "titanic", train)
+    lines = write_served_references(tmp_path, ["titanic", "house"])
+    assert lines[0].startswith("titanic: drift reference of the 891 Titanic training passengers")
+    assert lines[1].startswith("house: no drift reference") and "model_card.json" in lines[1]
+    saved = json.loads((tmp_path / "titanic" / "drift_reference.json").read_text())
+    age = next(f for f in saved["features"] if f["name"] == "Age")
+    edges = quantile_edges(train["Age"].to_numpy(float), saved["bins"])
+    assert age["counts"] == numeric_counts(train["Age"].to_numpy(float), edges).tolist()
+    # the service started on that folder publishes the PSI gauges after one window
+    settings = Settings(serve_model_dir=tmp_path, serve_models="titanic", monitor_window=50)
+    row = train.iloc[1]  # a passenger with every served field present
+    schema = read_card(tmp_path / "titanic").input_schema
+    record = {k: row[k].item() if hasattr(row[k], "item") else row[k] for k in schema}
+    with TestClient(create_app(settings)) as client:
+        for _ in range(50):
+            assert client.post("/v1/titanic/predict", json=record).status_code == 200
+        page = client.get("/metrics").text
+    assert 'roadmap_feature_psi{feature="Age",model="titanic",statistic="PSI"}' in page

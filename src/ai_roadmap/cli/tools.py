@@ -110,6 +110,11 @@ def serve(
     versions = export_champions(settings, settings.served)
     read_served(settings)
     typer.echo("models: " + ", ".join(f"{n} v{v}" for n, v in versions.items()), err=True)
+    from ai_roadmap.mlops.monitoring import write_served_references
+
+    # the PSI gauges of /metrics compare each window of requests with the training data
+    for line in write_served_references(settings.model_dir, settings.served):
+        typer.echo(line, err=True)
     if export_only:
         typer.echo(str(settings.model_dir))
         return

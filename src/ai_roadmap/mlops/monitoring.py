@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -91,3 +91,46 @@ def window_indices(
 
 def _categories(column: Any) -> list[str | None]:
     return [None if v is None or v != v else str(v) for v in column.tolist()]
+
+
+def training_frame(name: str) -> tuple[Any, str]:
+    """The rows a served stage-2 model was trained from, and what they are."""
+    if name == "titanic":
+        from ai_roadmap.datasets.titanic import load_titanic
+
+        titanic = load_titanic()
+        return titanic.train, f"the {len(titanic.train)} Titanic training passengers"
+    if name == "house":
+        from ai_roadmap.datasets.house import load_house_prices
+
+        house = load_house_prices()
+        return house.train, f"the {len(house.train)} House Prices training houses"
+    if name == "churn":
+        from ai_roadmap.datasets.churn import load_telco
+
+        frame, _ = load_telco()
+        return frame, f"all {len(frame)} Telco customers (the churn model trains on a split)"
+    raise RoadmapError(f"no training data known for served model {name!r}", exit_code=2)
+
+
+def write_served_references(model_dir: Path, names: Iterable[str], bins: int = 10) -> list[str]:
+    """Beside each exported stage-2 model, the drift reference of its training data.
+
+    What ``roadmap serve`` runs after the export, so that the service's PSI gauges
+    work from the first window. A model whose data is not on this machine keeps
+    serving without drift gauges; the returned lines say which got what.
+    """
+    from ai_roadmap.artifacts import read_card
+
+    lines = []
+    for name in names:
+        folder = model_dir / name
+        try:
+            frame, what = training_frame(name)
+            features = summarise_reference(frame, read_card(folder).input_schema, bins)
+        except RoadmapError as exc:
+            lines.append(f"{name}: no drift reference ({exc})")
+            continue
+        write_reference(folder, features, bins)
+        lines.append(f"{name}: drift reference of {what}, {len(features)} features")
+    return lines
