@@ -22,8 +22,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ai_roadmap.errors import RoadmapError
-from ai_roadmap.serving.server import HOST, free_port, stop_server
+from ai_roadmap.serving.server import HOST, free_port, stop_server, wait_http
 
 if TYPE_CHECKING:
     from ai_roadmap.settings import Settings
@@ -80,30 +78,10 @@ def child_env(**extra: str) -> dict[str, str]:
     return dict(os.environ, **OFFLINE_ENV, **extra)
 
 
-def _tail(path: Path, lines: int = 12) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
 def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float) -> float:
-    """Seconds until ``GET /health`` answers 200; a one-line :class:`RoadmapError` otherwise."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout_s:
-        if process.poll() is not None:
-            raise RoadmapError(f"mlflow server exited with {process.returncode}:\n{_tail(log)}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return time.perf_counter() - started
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise RoadmapError(
-        f"mlflow server did not answer /health within {timeout_s:.0f} s "
-        f"(a loaded machine? raise the timeout):\n{_tail(log)}"
-    )
+    """Seconds until ``GET /health`` answers 200; a one-line :class:`RoadmapError` otherwise
+    (on a loaded machine, raise the timeout)."""
+    return wait_http(f"{url}/health", process, log, timeout_s, "mlflow server")
 
 
 @contextmanager

@@ -251,7 +251,7 @@ def running_prometheus(config: Path, ready_timeout_s: float = 30.0) -> Iterator[
     """Start ``prometheus`` on 127.0.0.1 with a temporary TSDB; yields its base URL."""
     import os
 
-    from ai_roadmap.serving.server import HOST, free_port, stop_server
+    from ai_roadmap.serving.server import HOST, free_port, stop_server, wait_http
 
     with tempfile.TemporaryDirectory(prefix="roadmap-prometheus-") as scratch:
         port = free_port()
@@ -276,26 +276,10 @@ def running_prometheus(config: Path, ready_timeout_s: float = 30.0) -> Iterator[
             )
         try:
             url = f"http://{HOST}:{port}"
-            _wait_ready(url, process, log, ready_timeout_s)
+            wait_http(f"{url}/-/ready", process, log, ready_timeout_s, "prometheus")
             yield url
         finally:
             stop_server(process)
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout_s:
-        if process.poll() is not None:
-            tail = log.read_text(errors="replace")[-1500:]
-            raise RoadmapError(f"prometheus exited with {process.returncode}:\n{tail}")
-        try:
-            with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise RoadmapError(f"prometheus was not ready after {timeout_s:.0f} s")
 
 
 def api(url: str, path: str, **params: Any) -> Any:

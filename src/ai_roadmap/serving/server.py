@@ -65,27 +65,40 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def _tail(path: Path, lines: int = 15) -> str:
+def log_tail(path: Path, lines: int = 15) -> str:
+    """The last ``lines`` lines of a child's log, for the one-line error when it fails."""
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float) -> float:
-    """Seconds until ``GET /readyz`` answers 200; a :class:`RoadmapError` if it never does."""
+def wait_http(
+    url: str,
+    process: subprocess.Popen[bytes],
+    log: Path,
+    timeout_s: float,
+    what: str = "the server",
+) -> float:
+    """Seconds until ``GET url`` answers 200; a :class:`RoadmapError` with the log's tail if the
+    process exits first or ``timeout_s`` passes."""
     started = time.perf_counter()
     while time.perf_counter() - started < timeout_s:
         if process.poll() is not None:
-            raise RoadmapError(f"the server exited with {process.returncode}:\n{_tail(log)}")
+            raise RoadmapError(f"{what} exited with {process.returncode}:\n{log_tail(log)}")
         try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return time.perf_counter() - started
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.2)
-    raise RoadmapError(f"the server was not ready after {timeout_s:.0f} s:\n{_tail(log)}")
+    raise RoadmapError(f"{what} was not ready after {timeout_s:.0f} s:\n{log_tail(log)}")
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float) -> float:
+    """Seconds until the service's ``GET /readyz`` answers 200 (see :func:`wait_http`)."""
+    return wait_http(f"{url}/readyz", process, log, timeout_s)
 
 
 @dataclass

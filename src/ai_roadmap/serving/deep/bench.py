@@ -28,30 +28,7 @@ import numpy as np
 from ai_roadmap.errors import RoadmapError
 from ai_roadmap.serving.deep.client import LoadResult
 from ai_roadmap.serving.deep.server import HOST, ServerSpec
-from ai_roadmap.serving.server import free_port, stop_server
-
-
-def _tail(path: Path, lines: int = 12) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float) -> float:
-    """Seconds until ``url`` answers 200; one line with the log's tail if it never does."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout_s:
-        if process.poll() is not None:
-            raise RoadmapError(f"the server exited with {process.returncode}:\n{_tail(log)}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return time.perf_counter() - started
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    raise RoadmapError(f"the server was not ready after {timeout_s:.0f} s:\n{_tail(log)}")
+from ai_roadmap.serving.server import free_port, stop_server, wait_http
 
 
 @contextmanager
