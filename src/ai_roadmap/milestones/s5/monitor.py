@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ai_roadmap.config import typed
-from ai_roadmap.errors import RoadmapError, UsageError
+from ai_roadmap.errors import RoadmapError
 from ai_roadmap.mlops import prometheus as prom
 from ai_roadmap.mlops.watch import Check, Plan, Watch, observe, rule_checks
 from ai_roadmap.result import Result
@@ -222,10 +222,7 @@ def watch(c: Config) -> Watch:
 
 
 def run(cfg: DictConfig) -> Result:
-    try:
-        c = typed(cfg, Config)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    c = typed(cfg, Config)  # a bad value is a one-line UsageError naming the key
     import tempfile
 
     from ai_roadmap.serving.server import running_server

@@ -402,10 +402,7 @@ def _run_all(c: Config, out: Path) -> tuple[list[dict[str, Any]], dict[str, Any]
 
 
 def run(cfg: DictConfig) -> Result:
-    try:
-        c = typed(cfg, Config)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    c = typed(cfg, Config)  # a bad value is a one-line UsageError naming the key
     for key, value in ENV.items():
         os.environ.setdefault(key, value)
     out = Path(cfg.output_dir)

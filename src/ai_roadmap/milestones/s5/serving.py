@@ -374,10 +374,7 @@ def _faults(
 
 
 def run(cfg: DictConfig) -> Result:
-    try:
-        c = typed(cfg, Config)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    c = typed(cfg, Config)  # a bad value is a one-line UsageError naming the key
     import tempfile
 
     from ai_roadmap.serving.deep.report import bar_figures, cell_metrics, write_artefacts
