@@ -102,7 +102,7 @@ variable "gpu_spot_min" {
 
   validation {
     condition     = var.gpu_spot_min >= 0 && floor(var.gpu_spot_min) == var.gpu_spot_min
-    error_message = "gpu_spot_min must be a whole number, 0 or more."
+    error_message = "The gpu_spot_min must be a whole number, 0 or more."
   }
 }
 
@@ -113,7 +113,7 @@ variable "gpu_spot_max" {
 
   validation {
     condition     = var.gpu_spot_max >= 1 && var.gpu_spot_max <= 200 && floor(var.gpu_spot_max) == var.gpu_spot_max
-    error_message = "gpu_spot_max must be a whole number from 1 to 200."
+    error_message = "The gpu_spot_max must be a whole number from 1 to 200."
   }
 }
 
@@ -124,7 +124,7 @@ variable "gpu_on_demand_baseline" {
 
   validation {
     condition     = var.gpu_on_demand_baseline >= 0 && var.gpu_on_demand_baseline <= 10 && floor(var.gpu_on_demand_baseline) == var.gpu_on_demand_baseline
-    error_message = "gpu_on_demand_baseline must be a whole number from 0 to 10."
+    error_message = "The gpu_on_demand_baseline must be a whole number from 0 to 10."
   }
 }
 
@@ -146,7 +146,7 @@ variable "gpu_disk_gib" {
 
   validation {
     condition     = var.gpu_disk_gib >= 50 && var.gpu_disk_gib <= 1000
-    error_message = "gpu_disk_gib must be from 50 to 1000."
+    error_message = "The gpu_disk_gib must be from 50 to 1000."
   }
 }
 
@@ -189,7 +189,7 @@ variable "log_retention_days" {
 
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
-    error_message = "log_retention_days must be one of CloudWatch's retention periods (1, 3, 5, 7, 14, 30, ..., 365, ...)."
+    error_message = "The log_retention_days must be one of CloudWatch's retention periods (1, 3, 5, 7, 14, 30, ..., 365, ...)."
   }
 }
 

@@ -42,6 +42,23 @@ def test_a_terraform_syntax_error_fails_fmt(infra_copy: Path) -> None:
     assert not ic.terraform_fmt(infra_copy / "terraform").passed
 
 
+def test_the_configuration_loads_and_stops_only_at_the_providers() -> None:
+    check = ic.terraform_config_loads(INFRA / "terraform")
+    assert check.passed, check.detail
+    assert "3 providers" in check.detail
+
+
+def test_a_validation_message_terraform_rejects_fails_loading(infra_copy: Path) -> None:
+    variables = infra_copy / "terraform" / "variables.tf"
+    text = variables.read_text()
+    assert 'error_message = "The region must look like us-east-1."' in text
+    # Terraform 1.0 wants a sentence: capital first letter, full stop at the end
+    variables.write_text(text.replace('"The region must look like us-east-1."', '"bad region"'))
+    check = ic.terraform_config_loads(infra_copy / "terraform")
+    assert not check.passed and "Invalid validation error message" in check.detail
+    assert ic.terraform_fmt(infra_copy / "terraform").passed  # fmt alone does not see it
+
+
 def test_the_manifests_match_their_schemas() -> None:
     checks = ic.validate_manifests(INFRA / "k8s", "1.31.0")
     assert all(c.passed for c in checks), [c for c in checks if not c.passed]

@@ -1,10 +1,11 @@
 """s5.infra — Terraform for EKS with a Spot GPU node group, and a cost model of it.
 
 No cloud account and no provider downloads here, so the milestone does what can be done
-offline and says plainly what cannot (``terraform init/plan/apply``):
+offline and says plainly what cannot (downloading providers, ``terraform plan/apply``):
 
 1. Checks the repository's ``infra/``: ``terraform fmt -check`` (Terraform 1.0.3 from
-   PyPI), the Kubernetes manifests against their strict JSON schemas, and ``checkov
+   PyPI), ``terraform init`` with no providers to find (the configuration loads), the
+   Kubernetes manifests against their strict JSON schemas, and ``checkov
    --skip-download`` (no failed check; every skip with its reason in the code). The Spot
    node group's instance types (``variables.tf``) must all be in the price book.
 2. The **cost model** (:mod:`ai_roadmap.mlops.spot_cost`): a month of always-on on-demand
@@ -113,6 +114,7 @@ def check_infra(c: Config, book: PriceBook) -> tuple[list[InfraCheck], dict[str,
     metrics: dict[str, float] = {}
     if c.checks.terraform_fmt:
         found.append(ic.terraform_fmt(infra / "terraform"))
+        found.append(ic.terraform_config_loads(infra / "terraform"))
     if c.checks.manifests:
         found += ic.validate_manifests(infra / "k8s", c.checks.kubernetes_version)
     if c.checks.checkov:
@@ -311,8 +313,9 @@ def describe(
         f"the headroom buys: nodes flat out, all Spot, at {i.stress_per_node_month:g}/node-month "
         f"keep {m['availability_tight_stress_pct']:.4f} % (saving "
         f"{m['tight_saving_pct']:.1f} %); queueing delay while a node is missing is not modelled",
-        "not run here: terraform init/plan/apply (they download providers and need an AWS "
-        "account); interruptions of one Spot pool are modelled as independent per node",
+        "not run here: the provider download of terraform init, terraform plan and apply (they need "
+        "the registry and an AWS account); interruptions of one Spot pool are modelled as "
+        "independent per node",
     ]
 
 
