@@ -313,9 +313,9 @@ def describe(
         f"the headroom buys: nodes flat out, all Spot, at {i.stress_per_node_month:g}/node-month "
         f"keep {m['availability_tight_stress_pct']:.4f} % (saving "
         f"{m['tight_saving_pct']:.1f} %); queueing delay while a node is missing is not modelled",
-        "not run here: the provider download of terraform init, terraform plan and apply (they need "
-        "the registry and an AWS account); interruptions of one Spot pool are modelled as "
-        "independent per node",
+        "not run here: the provider download of terraform init, terraform plan and apply "
+        "(they need the registry and an AWS account); interruptions of one Spot pool are "
+        "modelled as independent per node",
     ]
 
 
