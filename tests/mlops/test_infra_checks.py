@@ -23,7 +23,7 @@ def test_the_repository_infra_is_found_and_formatted() -> None:
     assert ic.find_infra_dir() == INFRA
     check = ic.terraform_fmt(INFRA / "terraform")
     assert check.passed, check.detail
-    assert "Terraform v1.0.3" in check.detail
+    assert check.detail.startswith("Terraform v")
 
 
 def test_a_misformatted_terraform_file_fails_fmt(infra_copy: Path) -> None:
