@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= titanic mnist house-prices telco-churn fashion-mnist tang-poems
 ROADMAP_SCALE ?= quick
 
-.PHONY: install run test lint format bench data clean system-deps
+.PHONY: install run test lint format bench data clean system-deps tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,17 @@ system-deps:
 	  { echo "could not apt-get install $(SYSTEM_DEPS): install them (root needed)"; exit 1; }; \
 	else echo "$(SYSTEM_DEPS) are needed: install them with your package manager"; exit 1; fi
 
-test: data system-deps
+# checkov (s5.infra's static checks of infra/) in its own venv: it pins packages (packaging,
+# networkx, cachetools, …) that would downgrade the project's; s5.infra finds it there.
+TOOLS   := .venv-tools
+CHECKOV := checkov==3.3.30
+$(TOOLS)/bin/checkov:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q '$(CHECKOV)'
+
+tools: $(TOOLS)/bin/checkov
+
+test: data system-deps tools
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest -q
@@ -62,4 +72,4 @@ bench: data system-deps
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache
