@@ -5,6 +5,7 @@ errors for a missing infra folder and a bad setting."""
 from __future__ import annotations
 
 import math
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,9 @@ def test_smoke_checks_infra_and_computes_the_saving(roadmap_home: Path) -> None:
     assert m["on_demand_usd_month"] == pytest.approx(od_month)
     assert m["spot_autoscaled_usd_month"] == pytest.approx(spot_month)
     assert m["spot_cost_saving_pct"] == pytest.approx(100 * (1 - spot_month / od_month))
-    assert report.verdict == ("pass" if m["spot_cost_saving_pct"] >= 60 else "fail")
+    # the packaged prices were never read from AWS on a stated day: no verdict on them
+    assert report.verdict == "not measured" and report.proxy
+    assert "prices NOT read from AWS" in report.dataset
     assert m["saving_spot_price_only_pct"] == pytest.approx(
         100 * (1 - g4.spot_usd_h / g4.on_demand_usd_h)
     )
@@ -64,3 +67,26 @@ def test_a_bad_setting_is_a_usage_error(roadmap_home: Path) -> None:
     )
     assert result.exit_code == 2
     assert "fleet.utilisation" in result.output and "Traceback" not in result.output
+
+
+def test_prices_read_on_a_stated_day_are_judged_against_the_bar(
+    roadmap_home: Path, tmp_path: Path
+) -> None:
+    import yaml
+
+    from ai_roadmap.mlops.spot_cost import PRICE_FILE
+
+    packaged = resources.files("ai_roadmap.mlops").joinpath("data", PRICE_FILE).read_text()
+    book = yaml.safe_load(packaged)
+    book["read_on"] = "2026-12-06"
+    path = tmp_path / "prices.yaml"
+    path.write_text(yaml.safe_dump(book))
+    report = run_milestone("s5.infra", "smoke", [f"prices_file={path}"])
+    saving = report.metrics["spot_cost_saving_pct"]
+    assert not report.proxy and report.verdict == ("pass" if saving >= 60 else "fail")
+    # a spot price raised to the on-demand one leaves only the autoscaling saving: under the bar
+    for item in book["instances"].values():
+        item["spot_usd_h"] = item["on_demand_usd_h"]
+    path.write_text(yaml.safe_dump(book))
+    worse = run_milestone("s5.infra", "smoke", [f"prices_file={path}"])
+    assert worse.metrics["spot_cost_saving_pct"] < 60 and worse.verdict == "fail"
