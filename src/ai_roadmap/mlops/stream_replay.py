@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -52,7 +51,7 @@ def produce_stream(
     images: np.ndarray,
     labels: np.ndarray,
     replay: Replay,
-    stop: threading.Event | None = None,
+    progress: dict[str, int] | None = None,
 ) -> dict[str, float]:
     """Send every image, then every label (each ``label_delay_s`` after its image); figures."""
     from confluent_kafka import Producer
@@ -64,8 +63,6 @@ def produce_stream(
     due = _DueLabels(producer, label_topic, ids, labels)
     start = time.monotonic()
     for i, (pixels, mid) in enumerate(zip(images, ids, strict=True)):
-        if stop is not None and stop.is_set():
-            break
         _pace(start, i, replay.rate)
         producer.produce(
             image_topic, value=np.ascontiguousarray(pixels, np.uint8).tobytes(),
@@ -73,6 +70,8 @@ def produce_stream(
             timestamp=int(time.time() * 1000),
         )  # fmt: skip
         sent_at.append(time.monotonic())
+        if progress is not None:
+            progress["sent"] = len(sent_at)
         due.send(sent_at, replay.label_delay_s)
         producer.poll(0)
     send_s = time.monotonic() - start
@@ -176,22 +175,21 @@ def lag_figures(db: sqlite3.Connection) -> dict[str, float]:
     }
 
 
-def read_topic_ids(settings: dict[str, Any], topic: str, group: str, wait_s: float) -> list[str]:
-    """Every key on ``topic`` (a fresh group from the start) until ``wait_s`` passes quietly."""
-    from confluent_kafka import Consumer
+def read_topic_ids(settings: dict[str, Any], topic: str, wait_s: float) -> list[str]:
+    """Every prediction id on ``topic``, read from the start of each partition (no group)."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-    from ai_roadmap.mlops.kafka_broker import GROUP_SETTINGS
-
-    consumer = Consumer({**GROUP_SETTINGS, **settings, "group.id": group})
-    consumer.subscribe([topic])
-    keys: list[str] = []
+    consumer = Consumer({**settings, "group.id": "audit", "enable.auto.commit": False})
+    partitions = consumer.list_topics(topic, timeout=wait_s).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    ids: list[str] = []
     quiet_since = time.monotonic()
     try:
         while time.monotonic() - quiet_since < wait_s:
             got = [m for m in consumer.consume(1000, timeout=0.5) if m.error() is None]
             if got:
                 quiet_since = time.monotonic()
-            keys += [json.loads(m.value())["id"] for m in got]
+            ids += [json.loads(m.value())["id"] for m in got]
     finally:
         consumer.close()
-    return keys
+    return ids

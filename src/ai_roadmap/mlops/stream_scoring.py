@@ -1,11 +1,11 @@
 """A consumer-group member that scores a Kafka stream of images in scheduled micro-batches.
 
 Run as its own process (``python -m ai_roadmap.mlops.stream_scoring spec.json``).
-Every ``interval_s`` (10 minutes in ``full``, a second or two at smoke) it resumes
-its partitions and takes micro-batches of at most ``max_batch`` messages, until the
-partitions are drained or ``max_per_tick`` messages were taken; between ticks the
-partitions are paused, so nothing is fetched and ``poll`` keeps the member in its
-group. Each micro-batch is
+Every ``interval_s`` (10 minutes in ``full``, a second or two at smoke) it takes
+micro-batches of at most ``max_batch`` messages, until its partitions are drained or
+``max_per_tick`` messages were taken, then sleeps until the next tick (its
+``max.poll.interval.ms`` is stretched to cover the schedule; liveness is the
+background heartbeat's ``session.timeout.ms``). Each micro-batch is
 
     score → write to the store (INSERT OR IGNORE by message id) → produce to the
     output topic → flush → commit the offsets (synchronously)
@@ -25,8 +25,8 @@ reaches a running member within one micro-batch, with no restart. A version is
 downloaded once and kept.
 
 Memory is bounded by the schedule, not by the backlog: librdkafka's prefetch queue
-is capped (``queued.max.messages.kbytes``), a micro-batch holds ``max_batch``
-messages, and paused partitions fetch nothing.
+is capped (``queued.max.messages.kbytes``) and a micro-batch holds ``max_batch``
+messages; what waits beyond that stays on the broker.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS predictions (
 CREATE TABLE IF NOT EXISTS deliveries (id TEXT, member TEXT, pid INTEGER, received_ms INTEGER);
 CREATE TABLE IF NOT EXISTS batches (
     member TEXT, pid INTEGER, rows INTEGER, new_rows INTEGER, started_ms INTEGER,
-    committed_ms INTEGER, score_s REAL, rss_kb INTEGER, backlog INTEGER);
+    committed_ms INTEGER, score_s REAL, rss_kb INTEGER);
 """
 
 
@@ -253,15 +253,6 @@ def commit(consumer: Any, messages: list[Any]) -> None:
     )
 
 
-def backlog(consumer: Any) -> int:
-    """Messages waiting in this member's partitions: Σ (high watermark − position)."""
-    total = 0
-    for tp in consumer.position(consumer.assignment()):
-        low, high = consumer.get_watermark_offsets(tp, timeout=2.0)
-        total += high - (tp.offset if tp.offset >= 0 else low)
-    return total
-
-
 # ── the member's loop ────────────────────────────────────────────────────────────────
 
 
@@ -276,38 +267,35 @@ class Member:
         self.spec = spec
         settings = {**GROUP_SETTINGS, **spec.kafka, "group.id": spec.group}
         settings["queued.max.messages.kbytes"] = spec.queued_kbytes
+        # a member polls once per tick: allow a long schedule (full: 10 minutes) between polls;
+        # a dead member is still noticed after session.timeout.ms (heartbeats run in the background)
+        poll_ms = max(settings["max.poll.interval.ms"], int((2 * spec.interval_s + 30) * 1000))
+        settings["max.poll.interval.ms"] = poll_ms
         self.consumer = Consumer(settings)
         self.producer = Producer({**spec.kafka, "enable.idempotence": False, "linger.ms": 5})
         self.db = open_store(spec.store)
         self.models = Models(spec.source, Path(spec.cache), spec.threads, spec.alias_poll_s)
         self.batches = 0
-        self.pending: list[Any] = []
 
     def stopping(self) -> bool:
         return bool(self.spec.stop_file) and Path(self.spec.stop_file).exists()
 
     def wait_for_tick(self, until: float) -> None:
-        """Paused between ticks; ``poll`` keeps the group membership and catches new partitions."""
+        """Sleep until the tick; librdkafka keeps at most ``queued_kbytes`` prefetched meanwhile."""
         while time.monotonic() < until and not self.stopping():
-            msg = self.consumer.poll(min(0.5, max(0.0, until - time.monotonic())))
-            if msg is not None and msg.error() is None:
-                self.pending.append(msg)  # from a partition assigned since the last pause
-            self.consumer.pause(self.consumer.assignment())
+            time.sleep(min(0.2, max(0.0, until - time.monotonic())))
 
     def tick(self) -> None:
         """Drain up to ``max_per_tick`` messages in micro-batches of ``max_batch``."""
-        self.consumer.resume(self.consumer.assignment())
         taken = 0
+        wait_s = min(1.0, max(0.2, self.spec.interval_s / 2))
         while taken < self.spec.max_per_tick and not self.stopping():
-            want = min(self.spec.max_batch, self.spec.max_per_tick - taken) - len(self.pending)
-            got = self.consumer.consume(max(want, 0), timeout=0.3) if want > 0 else []
-            messages = self.pending + [m for m in got if m.error() is None]
-            self.pending = []
+            want = min(self.spec.max_batch, self.spec.max_per_tick - taken)
+            messages = [m for m in self.consumer.consume(want, timeout=wait_s) if m.error() is None]
             if not messages:
                 break
             self.one_batch(messages)
             taken += len(messages)
-        self.consumer.pause(self.consumer.assignment())
 
     def one_batch(self, messages: list[Any]) -> None:
         started = now_ms()
@@ -322,9 +310,8 @@ class Member:
             time.sleep(3600)  # the caller SIGKILLs this process here
         commit(self.consumer, messages)
         self.db.execute(
-            "INSERT INTO batches VALUES (?,?,?,?,?,?,?,?,?)",
-            (self.spec.member, os.getpid(), len(rows), new, started, now_ms(), score_s,
-             rss_kb(), backlog(self.consumer)),
+            "INSERT INTO batches VALUES (?,?,?,?,?,?,?,?)",
+            (self.spec.member, os.getpid(), len(rows), new, started, now_ms(), score_s, rss_kb()),
         )  # fmt: skip
 
     def run(self) -> None:
