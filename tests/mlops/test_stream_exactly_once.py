@@ -145,5 +145,19 @@ def test_bad_bootstrap_is_one_line() -> None:
     with pytest.raises(RoadmapError) as err:
         kafka_broker.require_cluster(client_settings(f"127.0.0.1:{free_port()}"), 1.5)
     message = str(err.value)
-    assert "no Kafka cluster answered" in message and "stream.kafka.bootstrap" in message
+    assert "no Kafka cluster answered" in message and "kafka.bootstrap" in message
     assert "\n" not in message
+
+
+def test_cluster_settings_pass_through_flattened() -> None:
+    nested = {"security": {"protocol": "SASL_SSL"}, "sasl.mechanism": "PLAIN", "log_level": 6}
+    settings = client_settings("b1:9092,b2:9092", nested)
+    assert settings == {
+        "bootstrap.servers": "b1:9092,b2:9092",
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "PLAIN",
+        "log_level": 6,
+    }
+    group = kafka_broker.consumer_settings("b1:9092", "g", nested)
+    assert group["session.timeout.ms"] == 6000 and group["max.poll.interval.ms"] == 10000
+    assert group["enable.auto.commit"] is False and group["security.protocol"] == "SASL_SSL"

@@ -59,9 +59,25 @@ def tansu_binary() -> Path:
     return path
 
 
+def flat_settings(extra: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"security": {"protocol": "SSL"}}`` → ``{"security.protocol": "SSL"}``.
+
+    A Hydra override ``+kafka.extra.security.protocol=SSL`` arrives nested; librdkafka wants
+    the dotted name. Flat keys pass through unchanged.
+    """
+    flat: dict[str, Any] = {}
+    for key, value in extra.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat |= flat_settings(value, name + ".")
+        else:
+            flat[name] = value
+    return flat
+
+
 def client_settings(bootstrap: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """librdkafka settings for ``bootstrap``: the user's extras win over nothing but the address."""
-    return {"log_level": 0, **(extra or {}), "bootstrap.servers": bootstrap}
+    """librdkafka settings for ``bootstrap``: the user's extras win over all but the address."""
+    return {"log_level": 0, **flat_settings(extra or {}), "bootstrap.servers": bootstrap}
 
 
 def consumer_settings(bootstrap: str, group: str, extra: dict[str, Any] | None = None) -> dict:
@@ -81,7 +97,7 @@ def require_cluster(settings: dict[str, Any], timeout_s: float) -> list[str]:
         raise RoadmapError(
             f"no Kafka cluster answered at {settings['bootstrap.servers']!r} within "
             f"{timeout_s:g} s ({exc.args[0].str() if exc.args else exc}); check the "
-            "bootstrap setting (stream.kafka.bootstrap) and that the brokers are up"
+            "bootstrap setting (s5.stream: kafka.bootstrap) and that the brokers are up"
         ) from None
 
 

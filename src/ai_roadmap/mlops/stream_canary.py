@@ -25,8 +25,6 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from ai_roadmap.serving.canary import goes_to_challenger
-
 
 @dataclass(frozen=True)
 class CanaryRule:
@@ -81,6 +79,8 @@ def rollback_figures(
     db: sqlite3.Connection, bad: str, detect_ms: int, salt: str, share: float
 ) -> dict[str, float]:
     """Window and pick-up (s), bad predictions after the verdict, members that switched live."""
+    from ai_roadmap.serving.canary import goes_to_challenger
+
     rows = db.execute("SELECT key, version, scored_ms, pid FROM predictions").fetchall()
     bad_rows = [r for r in rows if r[1] == bad]
     last_bad = max((r[2] for r in bad_rows), default=0)

@@ -118,8 +118,9 @@ class LabelReader:
 
     def read(self, wait_s: float = 0.2) -> dict[str, int]:
         for m in self.consumer.consume(1000, timeout=wait_s):
-            if m.error() is None:
-                self.labels[m.key().decode()] = int(m.value())
+            key, value = m.key(), m.value()
+            if m.error() is None and key is not None and value is not None:
+                self.labels[bytes(key).decode()] = int(value)
         return self.labels
 
     def close(self) -> None:
@@ -189,7 +190,7 @@ def read_topic_ids(settings: dict[str, Any], topic: str, wait_s: float) -> list[
             got = [m for m in consumer.consume(1000, timeout=0.5) if m.error() is None]
             if got:
                 quiet_since = time.monotonic()
-            ids += [json.loads(m.value())["id"] for m in got]
+            ids += [json.loads(m.value() or b"{}")["id"] for m in got]
     finally:
         consumer.close()
     return ids

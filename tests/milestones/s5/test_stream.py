@@ -49,7 +49,7 @@ def test_smoke_streams_kills_rolls_back_and_every_check_passes(roadmap_home: Pat
     # the producer outran the schedule: lag grows, memory does not follow
     assert m["backlog_peak_messages"] > 64 and m["lag_p99_s"] >= m["lag_p50_s"] > 0
     assert 0 < m["throughput_msgs_per_s"] < m["scoring_msgs_per_s"]
-    assert m["peak_rss_mb"] > 0 and m["rss_growth_mb"] <= 150
+    assert m["member_peak_rss_mb"] > 0 and m["member_rss_growth_mb"] <= 150
     assert "stand-in" in report.notes[0] and "tansu" in report.dataset
 
 
@@ -67,4 +67,18 @@ def test_a_bad_setting_is_a_usage_error(roadmap_home: Path) -> None:
     result = CliRunner().invoke(app, ["run", "s5.stream", "--scale", "smoke", "canary.share=1.5"])
     assert result.exit_code == 2
     assert "canary.share must be in (0, 1)" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_cluster_that_does_not_answer_is_one_line(roadmap_home: Path) -> None:
+    from ai_roadmap.serving.server import free_port
+
+    args = [
+        "run", "s5.stream", "--scale", "smoke", f"kafka.bootstrap=127.0.0.1:{free_port()}",
+        "kafka.timeout_s=1.5", "+kafka.extra.security.protocol=PLAINTEXT",
+    ]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    line = result.output.strip().splitlines()[-1]
+    assert "no Kafka cluster answered at '127.0.0.1:" in line and "kafka.bootstrap" in line
     assert "Traceback" not in result.output

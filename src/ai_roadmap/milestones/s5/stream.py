@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Kafka:
     bootstrap: str = ""  # empty: start a local tansu broker; else "host:9092,host2:9092"
-    extra: dict[str, str] = field(default_factory=dict)  # librdkafka: security.protocol, sasl.*
+    extra: dict[str, Any] = field(default_factory=dict)  # librdkafka: security.protocol, sasl.*
     partitions: int = 2
     timeout_s: float = 10.0
 
@@ -354,8 +354,8 @@ def pressure_figures(db: sqlite3.Connection) -> dict[str, float]:
         first.setdefault(pid, rss)
         growth = max(growth, (rss - first[pid]) / 1024)
     return {
-        "peak_rss_mb": max((r[1] for r in rows), default=0) / 1024,
-        "rss_growth_mb": growth,
+        "member_peak_rss_mb": max((r[1] for r in rows), default=0) / 1024,
+        "member_rss_growth_mb": growth,
         "micro_batches": float(len(rows)),
     }
 
@@ -392,9 +392,9 @@ def checks(c: Config, m: dict[str, float], verdict: Any, after: dict[str, str]) 
          f"{c.bars.rollback_seconds:g} s)"),
         ("backlog_bounded_memory",
          m["backlog_peak_messages"] > 2 * c.consumers.max_batch
-         and m["rss_growth_mb"] <= c.bars.rss_growth_mb,
+         and m["member_rss_growth_mb"] <= c.bars.rss_growth_mb,
          f"backlog peaked at {m['backlog_peak_messages']:.0f} messages; peak RSS "
-         f"{m['peak_rss_mb']:.0f} MB, growth {m['rss_growth_mb']:.1f} MB (bar "
+         f"{m['member_peak_rss_mb']:.0f} MB, growth {m['member_rss_growth_mb']:.1f} MB (bar "
          f"{c.bars.rss_growth_mb:g} MB)"),
     ]  # fmt: skip
 
@@ -410,6 +410,10 @@ def run(cfg: DictConfig) -> Result:
 
     out = Path(c.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if c.kafka.bootstrap:  # a wrong address fails in seconds, before any model is trained
+        from ai_roadmap.mlops.kafka_broker import client_settings, require_cluster
+
+        require_cluster(client_settings(c.kafka.bootstrap, c.kafka.extra), c.kafka.timeout_s)
     started = time.perf_counter()
     data, good_folder, good_origin, bad_folder, bad_origin = model_folders(c, out)
     models_s = time.perf_counter() - started
