@@ -194,3 +194,18 @@ def read_topic_ids(settings: dict[str, Any], topic: str, wait_s: float) -> list[
     finally:
         consumer.close()
     return ids
+
+
+def pressure_figures(db: sqlite3.Connection) -> dict[str, float]:
+    """Peak member RSS (MB); each member's RSS growth over its first micro-batch's."""
+    rows = db.execute("SELECT pid, rss_kb FROM batches ORDER BY started_ms").fetchall()
+    first: dict[int, int] = {}
+    growth = 0.0
+    for pid, rss in rows:
+        first.setdefault(pid, rss)
+        growth = max(growth, (rss - first[pid]) / 1024)
+    return {
+        "member_peak_rss_mb": max((r[1] for r in rows), default=0) / 1024,
+        "member_rss_growth_mb": growth,
+        "micro_batches": float(len(rows)),
+    }

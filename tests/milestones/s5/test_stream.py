@@ -51,6 +51,7 @@ def test_smoke_streams_kills_rolls_back_and_every_check_passes(roadmap_home: Pat
     assert 0 < m["throughput_msgs_per_s"] < m["scoring_msgs_per_s"]
     assert m["member_peak_rss_mb"] > 0 and m["member_rss_growth_mb"] <= 150
     assert "stand-in" in report.notes[0] and "tansu" in report.dataset
+    assert report.artifacts == ["predictions"]
 
 
 def test_without_the_registry_model_the_error_names_the_command(roadmap_home: Path) -> None:

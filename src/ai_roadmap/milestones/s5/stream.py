@@ -21,11 +21,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import sqlite3
-import subprocess
 import threading
 import time
 import uuid
@@ -202,46 +198,6 @@ def cluster(c: Config, scratch: Path) -> Iterator[tuple[dict[str, Any], str]]:
         yield client_settings(bootstrap), f"a local tansu broker (memory storage) at {bootstrap}"
 
 
-@dataclass
-class Session:
-    """The running members and what happened to them."""
-
-    c: Config
-    scratch: Path
-    specs: list[Any]
-    processes: list[Any] = field(default_factory=list)
-    killed: dict[str, float] = field(default_factory=dict)
-
-    def start(self) -> None:
-        from ai_roadmap.mlops.stream_scoring import start_member
-
-        self.processes = [start_member(s, self.scratch) for s in self.specs]
-
-    def drill(self) -> None:
-        """Member 0 paused between store and commit: SIGKILL it, start it again (no drill)."""
-        from ai_roadmap.mlops.stream_scoring import start_member
-
-        marker = Path(self.specs[0].drill_marker)
-        if self.killed or not self.specs[0].drill_batch or not marker.exists():
-            return
-        with sqlite3.connect(self.specs[0].store) as db:
-            stored = db.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
-        os.killpg(self.processes[0].pid, signal.SIGKILL)
-        self.processes[0].wait(10)
-        self.killed = {"at": time.time(), "rows_before": float(stored)}
-        self.specs[0] = replace(self.specs[0], drill_batch=0)
-        self.processes[0] = start_member(self.specs[0], self.scratch)
-
-    def stop(self) -> None:
-        from ai_roadmap.serving.server import stop_server
-
-        Path(self.specs[0].stop_file).touch()
-        for process in self.processes:
-            with contextlib.suppress(subprocess.TimeoutExpired):  # stopped by group below
-                process.wait(20)
-            stop_server(process)
-
-
 def member_specs(c: Config, settings: dict[str, Any], run: str, scratch: Path, salt: str) -> list:
     from ai_roadmap.mlops.stream_scoring import ScoringSpec, Source
     from ai_roadmap.settings import get_settings
@@ -262,7 +218,7 @@ def member_specs(c: Config, settings: dict[str, Any], run: str, scratch: Path, s
 
 def watch(
     c: Config,
-    session: Session,
+    session: Any,
     labels: Any,
     registry: tuple[Any, str, str],
     ids: list[str],
@@ -303,9 +259,10 @@ def watch(
 
 def stream_run(
     c: Config, data: Any, registry: tuple[Any, str, str], scratch: Path
-) -> tuple[dict[str, float], Any, Session, str]:
+) -> tuple[dict[str, float], Any, Any, str]:
     """Broker, topics, members, producer, watch; (producer figures, verdict, session, cluster)."""
     from ai_roadmap.mlops.kafka_broker import create_topics
+    from ai_roadmap.mlops.stream_drill import Session
     from ai_roadmap.mlops.stream_replay import LabelReader, Replay, message_ids, produce_stream
 
     run = uuid.uuid4().hex[:8]
@@ -316,7 +273,7 @@ def stream_run(
         specs = member_specs(c, settings, run, scratch, salt=f"v{registry[2]}")
         topics = {specs[0].input_topic: c.kafka.partitions, specs[0].output_topic: 1}
         create_topics(settings, topics | {f"s5.stream.labels.{run}": 1}, c.kafka.timeout_s)
-        session = Session(c, scratch, specs)
+        session = Session(scratch, specs)
         labels = LabelReader(settings, f"s5.stream.labels.{run}", f"s5.stream-judge-{run}")
         sent: dict[str, float] = {}
         progress: dict[str, int] = {}
@@ -345,19 +302,14 @@ def stream_run(
     return sent, verdict, session, where
 
 
-def pressure_figures(db: sqlite3.Connection) -> dict[str, float]:
-    """Peak member RSS (MB); each member's RSS growth over its first micro-batch's."""
-    rows = db.execute("SELECT pid, rss_kb FROM batches ORDER BY started_ms").fetchall()
-    first: dict[int, int] = {}
-    growth = 0.0
-    for pid, rss in rows:
-        first.setdefault(pid, rss)
-        growth = max(growth, (rss - first[pid]) / 1024)
-    return {
-        "member_peak_rss_mb": max((r[1] for r in rows), default=0) / 1024,
-        "member_rss_growth_mb": growth,
-        "micro_batches": float(len(rows)),
-    }
+def keep_store(db: sqlite3.Connection, out: Path) -> Path:
+    """The run's store copied to ``out/predictions.db`` (SQLite backup to a temp name, renamed)."""
+    final, partial = out / "predictions.db", out / ".predictions.db.partial"
+    with sqlite3.connect(partial) as copy:
+        db.backup(copy)
+    copy.close()
+    partial.replace(final)
+    return final
 
 
 # ── the milestone ────────────────────────────────────────────────────────────────────
@@ -405,7 +357,12 @@ def run(cfg: DictConfig) -> Result:
 
     from ai_roadmap.mlops.registry import aliases
     from ai_roadmap.mlops.stream_canary import rollback_figures
-    from ai_roadmap.mlops.stream_replay import exactly_once_figures, lag_figures, message_ids
+    from ai_roadmap.mlops.stream_replay import (
+        exactly_once_figures,
+        lag_figures,
+        message_ids,
+        pressure_figures,
+    )
     from ai_roadmap.mlops.stream_scoring import open_store
 
     out = Path(c.output_dir)
@@ -429,6 +386,7 @@ def run(cfg: DictConfig) -> Result:
         run_tag = session.specs[0].group.rsplit("-", 1)[1]
         m = {**sent, **exactly_once_figures(db, message_ids(run_tag, int(sent["sent"])))}
         m |= lag_figures(db) | pressure_figures(db)
+        store = keep_store(db, out)
         if verdict.worse:
             m |= rollback_figures(db, bad, verdict.detect_ms, session.specs[0].salt, c.canary.share)
             m["rollback_minutes"] = m["rollback_seconds"] / 60
@@ -445,6 +403,7 @@ def run(cfg: DictConfig) -> Result:
         metrics=m,
         dataset=f"Fashion-MNIST test images ({m['sent']:.0f}) streamed through {where}",
         proxy=False,
+        artifacts={"predictions": store},
         params={"champion": f"v{good}", "challenger": f"v{bad}", "cluster": where},
         notes=notes(c, m, verdict, good_origin, bad_origin, where)
         + [f"{'pass' if ok else 'FAIL'} {name}: {detail}" for name, ok, detail in found],
