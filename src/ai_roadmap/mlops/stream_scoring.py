@@ -269,7 +269,7 @@ class Member:
         settings["queued.max.messages.kbytes"] = spec.queued_kbytes
         # a member polls once per tick: allow a long schedule (full: 10 minutes) between polls;
         # a dead member is still noticed after session.timeout.ms (heartbeats run in the background)
-        poll_ms = max(settings["max.poll.interval.ms"], int((2 * spec.interval_s + 30) * 1000))
+        poll_ms = max(settings["max.poll.interval.ms"], int((2 * spec.interval_s + 5) * 1000))
         settings["max.poll.interval.ms"] = poll_ms
         self.consumer = Consumer(settings)
         self.producer = Producer({**spec.kafka, "enable.idempotence": False, "linger.ms": 5})
