@@ -131,8 +131,11 @@ def rss_kb() -> int:
 class Models:
     """``(champion, challenger)`` runtimes, re-read from the registry when due."""
 
-    def __init__(self, source: Source, cache: Path, threads: int, poll_s: float) -> None:
+    def __init__(
+        self, source: Source, cache: Path, threads: int, poll_s: float, warm_batch: int = 1
+    ) -> None:
         self.source, self.cache, self.threads, self.poll_s = source, cache, threads, poll_s
+        self.warm_batch = warm_batch
         self.loaded: dict[str, Any] = {}
         self.current: tuple[str, str | None] = ("", None)
         self.polled = -1e18
@@ -143,7 +146,12 @@ class Models:
 
         if version not in self.loaded:
             info, module = load_folder(folder, self.source.name, version, "")
-            self.loaded[version] = ImageRuntime(info, module, "eager", self.threads)
+            runtime = ImageRuntime(info, module, "eager", self.threads)
+            # warmed at the largest micro-batch, so that the memory a member holds from its
+            # first batch on is the model's and the runtime's, and later growth is the stream's
+            for n in (1, self.warm_batch):
+                runtime.predict(np.zeros((n, *info.shape), dtype=np.float32))
+            self.loaded[version] = runtime
         return self.loaded[version]
 
     def _registry_aliases(self) -> tuple[str, str | None]:
@@ -274,7 +282,9 @@ class Member:
         self.consumer = Consumer(settings)
         self.producer = Producer({**spec.kafka, "enable.idempotence": False, "linger.ms": 5})
         self.db = open_store(spec.store)
-        self.models = Models(spec.source, Path(spec.cache), spec.threads, spec.alias_poll_s)
+        self.models = Models(
+            spec.source, Path(spec.cache), spec.threads, spec.alias_poll_s, spec.max_batch
+        )
         self.batches = 0
 
     def stopping(self) -> bool:
