@@ -99,12 +99,13 @@ def register_version(
 
 
 def alias_version(client: Any, name: str, alias: str) -> str | None:
-    """The version an alias points at, or None."""
-    from mlflow.exceptions import MlflowException
+    """The version an alias points at; None without it or before ``name`` is registered."""
+    from ai_roadmap.errors import UsageError
+    from ai_roadmap.mlops import registry
 
     try:
-        return str(client.get_model_version_by_alias(name, alias).version)
-    except MlflowException:
+        return registry.alias_version(client, name, alias)
+    except UsageError:  # not registered yet
         return None
 
 
