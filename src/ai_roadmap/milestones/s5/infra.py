@@ -293,8 +293,8 @@ def describe(
         f"${m['price_on_demand_usd_h']:.4f}/h against their mean Spot "
         f"${m['price_spot_mean_usd_h']:.4f}/h",
         f"capacity: {f.capacity_rps:g} requests/s per GPU node, an ASSUMPTION (no GPU serving "
-        "figure was measured; s5.serving measured 792 requests/s for MobileNetV2 under ONNX "
-        f"Runtime on 2 CPU cores), nodes kept ≤ {f.utilisation:.0%} busy, at least "
+        "figure was measured here; `roadmap run s5.serving device=cuda` on a GPU node gives "
+        f"yours: set fleet.capacity_rps), nodes kept ≤ {f.utilisation:.0%} busy, at least "
         f"{f.min_nodes}, {f.on_demand_baseline} of them on-demand in the Spot plan",
         f"load: 24 hourly rates, {min(c.load_rps):g}–{max(c.load_rps):g} requests/s "
         f"(an assumed daily profile); always-on on-demand needs {plan.on_demand_nodes} nodes, "
