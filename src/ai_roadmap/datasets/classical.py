@@ -27,6 +27,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ai_roadmap.datasets import require
 
@@ -50,7 +51,7 @@ def collection_of(member: str) -> tuple[str, int] | None:
     return None
 
 
-def _records(members: dict[str, Path]) -> Iterator[tuple[str, dict[str, object]]]:
+def _records(members: dict[str, Path]) -> Iterator[tuple[str, dict[str, Any]]]:
     keyed = [(collection_of(m), m) for m in members]
     ordered = sorted(
         ((key, m) for key, m in keyed if key is not None),

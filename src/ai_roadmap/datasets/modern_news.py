@@ -37,7 +37,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ai_roadmap.datasets import require
 
@@ -116,7 +116,7 @@ def convert(members: dict[str, Path], out: Path) -> None:
                     sink.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def iter_news() -> Iterator[dict[str, object]]:
+def iter_news() -> Iterator[dict[str, Any]]:
     """Every article ``{"article", "split", "lines"}`` of People's Daily 1998-01, in order."""
     with gzip.open(require(DATASET) / NEWS_FILE, "rt", encoding="utf-8") as source:
         for line in source:

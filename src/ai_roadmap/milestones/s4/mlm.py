@@ -32,12 +32,13 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
 from ai_roadmap.checks import CheckRecord, record, summarise
 from ai_roadmap.config import typed
+from ai_roadmap.errors import RoadmapError, UsageError
 from ai_roadmap.nlp.mlm.blocks import pack_blocks
 from ai_roadmap.nlp.mlm.corpus import Corpus, CorpusLimits, chars, load_corpus, shared_texts
 from ai_roadmap.nlp.mlm.masking import expected_rates, measure_masking, tolerance
@@ -85,7 +86,7 @@ class ChecksSection:
 class Config:
     seed: int = 0
     threads: int = 0  # torch CPU threads (0: torch's default)
-    device: str = "auto"  # auto | cpu | cuda
+    device: Literal["auto", "cpu", "cuda"] = "auto"
     block_size: int = 128  # tokens per block, [CLS] and [SEP] included
     mlm_probability: float = 0.15
     eval_batch_size: int = 64
@@ -114,6 +115,7 @@ def prepare(c: Config) -> Prepared:
         [*corpus.classical_train, *corpus.news_train],
         c.tokenizer.min_frequency,
         c.tokenizer.max_vocab,
+        c.block_size,
     )
     parts = {
         "classical": corpus.classical_train,
@@ -122,6 +124,9 @@ def prepare(c: Config) -> Prepared:
         "news_heldout": corpus.news_heldout,
     }
     blocks = {name: pack_blocks(tokenizer, texts, c.block_size) for name, texts in parts.items()}
+    empty = [name for name, found in blocks.items() if not found]
+    if empty:
+        raise RoadmapError(f"no {empty[0]} text at these corpus limits; raise corpus.*_chars")
     return Prepared(corpus, tokenizer, blocks)
 
 
@@ -162,8 +167,11 @@ def overlap_check(corpus: Corpus) -> CheckRecord:
 
 
 def device_of(wanted: str) -> str:
+    """``auto`` → cuda when torch sees a GPU, else cpu; ``cuda`` without a GPU is an error."""
     if wanted == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    if wanted == "cuda" and not torch.cuda.is_available():
+        raise UsageError("device=cuda, but torch sees no CUDA GPU here; use device=cpu or auto")
     return wanted
 
 
@@ -176,11 +184,13 @@ def run(cfg: DictConfig) -> Result:
 
 def _run(c: Config, out: Path) -> Result:
     started = time.perf_counter()
+    device = device_of(c.device)
     torch.manual_seed(c.seed)
     data = prepare(c)
     records, metrics = masking_checks(c, data)
     records.append(overlap_check(data.corpus))
-    model = build_model(c.model, data.tokenizer, c.block_size).to(device_of(c.device))
+    model = build_model(c.model, data.tokenizer, c.block_size)
+    model.to(torch.device(device))  # type: ignore[arg-type]  # transformers types .to oddly
     probes = {
         name: fixed_batches(
             data.tokenizer,

@@ -22,11 +22,12 @@ def pack_blocks(
     if block_size < 3:
         raise ValueError("block_size must leave room for [CLS] and [SEP] around a token")
     sep, cls = tokenizer.sep_token_id, tokenizer.cls_token_id
-    encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    # the Rust tokenizer directly: texts longer than a block are expected here
+    encoded = tokenizer.backend_tokenizer.encode_batch(list(texts), add_special_tokens=False)
     stream: list[int] = []
-    for ids in encoded:
-        if ids:
-            stream.extend(ids)
+    for encoding in encoded:
+        if encoding.ids:
+            stream.extend(encoding.ids)
             stream.append(sep)
     width = block_size - 2
     return [[cls, *stream[i : i + width], sep] for i in range(0, len(stream), width)]

@@ -79,7 +79,8 @@ def _take(texts: list[str], limit: int, seed: int) -> list[str]:
 def classical_split(permille: int) -> tuple[list[str], list[str]]:
     """Unique poem texts, split by hash: ``(train, heldout)``."""
     seen: set[str] = set()
-    train, heldout = [], []
+    train: list[str] = []
+    heldout: list[str] = []
     for record in iter_classical():
         text = record["text"]
         digest = text_hash(text)
@@ -92,9 +93,10 @@ def classical_split(permille: int) -> tuple[list[str], list[str]]:
 
 def news_split(reviews: bool) -> tuple[list[str], list[str]]:
     """Paragraphs of NER-train articles (+ reviews) vs paragraphs of NER dev/test articles."""
-    train, heldout = [], []
+    train: list[str] = []
+    heldout: list[str] = []
     for article in iter_news():
-        lines = [str(line) for line in article["lines"] if str(line).strip()]  # type: ignore[attr-defined]
+        lines = [str(line) for line in article["lines"] if str(line).strip()]
         (train if article["split"] == "train" else heldout).extend(lines)
     if reviews:
         train.extend(r["text"] for r in iter_reviews())

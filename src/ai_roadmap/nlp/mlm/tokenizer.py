@@ -30,9 +30,13 @@ SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
 def train_char_tokenizer(
-    texts: Iterable[str], min_frequency: int = 2, max_vocab: int = 8000
+    texts: Iterable[str], min_frequency: int = 2, max_vocab: int = 8000, max_length: int = 512
 ) -> PreTrainedTokenizerFast:
-    """A character tokenizer fitted to ``texts`` (specials first, then by frequency)."""
+    """A character tokenizer fitted to ``texts`` (specials first, then by frequency).
+
+    ``max_length`` (the model's block length, specials included) becomes
+    ``model_max_length``, what ``truncation=True`` cuts to when the encoder is fine-tuned.
+    """
     from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors
     from tokenizers.trainers import WordLevelTrainer
     from transformers import PreTrainedTokenizerFast
@@ -61,5 +65,5 @@ def train_char_tokenizer(
         cls_token="[CLS]",
         sep_token="[SEP]",
         mask_token="[MASK]",
-        model_max_length=512,
+        model_max_length=max_length,
     )

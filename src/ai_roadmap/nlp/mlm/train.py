@@ -45,6 +45,12 @@ class PhaseOptions:
     eval_every: int = 0  # steps between held-out measurements (0: phase end only)
     bf16: bool = False  # bfloat16 autocast (CPU with AVX-512 BF16, or CUDA)
 
+    def __post_init__(self) -> None:
+        if self.max_steps < 1 or self.batch_size < 1 or self.log_every < 1:
+            raise ValueError("max_steps, batch_size and log_every must be at least 1")
+        if not 0 < self.lr < 1:
+            raise ValueError(f"lr must lie in (0, 1), got {self.lr}")
+
 
 @dataclass
 class PhaseReport:
@@ -101,17 +107,6 @@ def heldout_loss(model: PreTrainedModel, batches: Sequence[Batch]) -> float:
     return total / max(count, 1)
 
 
-class _CountingCollator:
-    """The training collator, counting the non-padding positions it hands out."""
-
-    def __init__(self, collate: Any) -> None:
-        self.collate, self.tokens = collate, 0
-
-    def __call__(self, features: list[dict[str, Any]]) -> Batch:
-        self.tokens += sum(len(f["input_ids"]) for f in features)
-        return self.collate(features)  # type: ignore[no-any-return]
-
-
 def _callback(
     options: PhaseOptions, probes: dict[str, list[Batch]], report: PhaseReport, offset: int
 ) -> Any:
@@ -119,7 +114,7 @@ def _callback(
 
     started = time.perf_counter()
 
-    class Recorder(TrainerCallback):  # type: ignore[misc]
+    class Recorder(TrainerCallback):
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
             if logs and "loss" in logs:
                 report.history.append({"step": offset + state.global_step, "train": logs["loss"]})
@@ -147,11 +142,11 @@ def train_phase(
     probability: float = 0.15,
     step_offset: int = 0,
 ) -> PhaseReport:
-    """Train ``model`` in place on ``blocks`` for one phase; returns what it did."""
-    from transformers import Trainer, TrainingArguments
+    """Train ``model`` in place on ``blocks`` for one phase (on the model's device)."""
+    from transformers import PrinterCallback, Trainer, TrainingArguments
 
     report = PhaseReport(steps=0, tokens_seen=0, seconds=0.0, stopped="max_steps")
-    collate = _CountingCollator(mlm_collator(tokenizer, probability, None))
+    collate = mlm_collator(tokenizer, probability, None)
     args = TrainingArguments(
         output_dir=str(out),
         max_steps=options.max_steps,
@@ -165,19 +160,26 @@ def train_phase(
         report_to=[],
         seed=seed,
         bf16=options.bf16,
-        use_cpu=not torch.cuda.is_available(),
+        use_cpu=next(model.parameters()).device.type == "cpu",
         dataloader_num_workers=0,
         dataloader_pin_memory=False,
         disable_tqdm=True,
+        include_num_input_tokens_seen="non_padding",  # the attention mask's ones
     )
     dataset = [{"input_ids": list(b)} for b in blocks]
     callback = _callback(options, probes or {}, report, step_offset)
     trainer = Trainer(
-        model=model, args=args, train_dataset=dataset, data_collator=collate, callbacks=[callback]
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=collate,
+        processing_class=tokenizer,
+        callbacks=[callback],
     )
+    trainer.remove_callback(PrinterCallback)  # the figures go to the report, not stdout
     started = time.perf_counter()
     output = trainer.train()
     report.seconds = time.perf_counter() - started
     report.steps = int(output.global_step)
-    report.tokens_seen = collate.tokens
+    report.tokens_seen = int(trainer.state.num_input_tokens_seen)
     return report
