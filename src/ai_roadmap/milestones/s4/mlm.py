@@ -328,32 +328,35 @@ def write_history(path: Path, p1: PhaseReport, p2: PhaseReport, losses: dict[str
     return path
 
 
+def heldout_curves(
+    p1: PhaseReport, p2: PhaseReport, losses: dict[str, float]
+) -> dict[str, list[tuple[float, float]]]:
+    """(step, loss) of each held-out set: the periodic probes plus the phase ends."""
+    end1, end2 = float(p1.steps), float(p1.steps + p2.steps)
+    curves = {
+        "news": [(0.0, losses["initial_news"]), (end1, losses["news_before"]),
+                 (end2, losses["news_after"])],
+        "classical": [(end1, losses["classical_phase1"]), (end2, losses["classical_phase2"])],
+    }  # fmt: skip
+    for row in p1.history + p2.history:
+        for name, points in curves.items():
+            if name in row:
+                points.append((row["step"], row[name]))
+    return {name: sorted(set(points)) for name, points in curves.items()}
+
+
 def plot_losses(path: Path, p1: PhaseReport, p2: PhaseReport, losses: dict[str, float]) -> Path:
     """Training loss of both phases and the held-out losses at each measurement."""
-    rows = p1.history + p2.history
+    train = [r for r in p1.history + p2.history if "train" in r]
     with figure(path, figsize=(7, 4), dpi=100) as (_fig, ax):
-        train = [r for r in rows if "train" in r]
         ax.plot([r["step"] for r in train], [r["train"] for r in train], label="train (batch)")
-        for name in ("news", "classical"):
-            held = [r for r in rows if name in r]
-            if held:
-                ax.plot(
-                    [r["step"] for r in held],
-                    [r[name] for r in held],
-                    "o-",
-                    label=f"held-out {name}",
-                )
+        for name, points in heldout_curves(p1, p2, losses).items():
+            steps, values = zip(*points, strict=True)
+            ax.plot(steps, values, "o-", label=f"held-out {name}")
         ax.axvline(p1.steps, color="grey", linestyle=":", label="continue on news")
-        ax.scatter(
-            [p1.steps, p1.steps + p2.steps],
-            [losses["news_before"], losses["news_after"]],
-            color="black",
-            zorder=3,
-            label="news before / after",
-        )
         ax.axhline(1.8, color="red", linestyle="--", label="bar 1.8")
         ax.set_xlabel("optimiser step")
         ax.set_ylabel("MLM loss (nats per masked character)")
-        ax.set_title("s4.mlm: classical pretraining, then news")
+        ax.set_title("s4.mlm: classical pretraining, then continued on news")
         ax.legend(fontsize=7)
     return path
