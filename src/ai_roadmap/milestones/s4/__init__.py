@@ -1,0 +1,1 @@
+"""Stage 4 — large models: a Transformer by hand, MLM pretraining, NER, LoRA."""
