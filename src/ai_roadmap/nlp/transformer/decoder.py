@@ -117,12 +117,11 @@ class DecoderLM(nn.Module):
         if cache is not None:
             old = cache.keep if cache.keep is not None else keep.new_ones(b, start)
             keep = cache.keep = torch.cat([old, keep], dim=1)  # (B, T_cache + T)
-        allowed = combine(
-            causal_mask(t, start + t, ids.device), padding_mask(keep)
-        )  # (B, 1, T, T_k)
+        causal = causal_mask(t, start + t, ids.device)  # (T, T_k)
+        allowed = combine(causal, padding_mask(keep))  # (B, 1, T, T_k)
         h = self.embed(ids)  # (B, T) -> (B, T, d)
         if self.config.positions == "sinusoidal":
-            h = h + self.pe[start : start + t]
+            h = h + self.pe[start : start + t]  # type: ignore[index]
         h = self.drop(h)
         for layer, block in enumerate(self.blocks):
             h = block(h, allowed, cache, layer, start)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -31,6 +32,7 @@ from ai_roadmap.nlp.transformer.decoder import DecoderConfig, DecoderLM
 from ai_roadmap.nlp.transformer.masks import causal_mask, padding_mask
 from ai_roadmap.nlp.transformer.positions import apply_rotary, sinusoidal_table
 
+POSITIONS: tuple[Literal["rope", "sinusoidal"], ...] = ("rope", "sinusoidal")
 TOL = 1e-10  # float64: agreement to rounding
 F64 = torch.float64
 
@@ -111,12 +113,12 @@ def check_mha(seed: int = 0) -> CheckRecord:
     return record("mha", max(errors), TOL, "output, per-head weights, d input, d every weight")
 
 
-def tiny_decoder(positions: str = "rope", seed: int = 0) -> DecoderLM:
+def tiny_decoder(positions: Literal["rope", "sinusoidal"] = "rope", seed: int = 0) -> DecoderLM:
     """A float64 decoder of 2 blocks, width 16, in eval mode, for the checks."""
     torch.manual_seed(seed)
     config = DecoderConfig(
         vocab_size=23, d_model=16, n_heads=2, n_layers=2, d_ff=32, max_len=32, positions=positions
-    )  # type: ignore[arg-type]
+    )
     return DecoderLM(config).double().eval()
 
 
@@ -124,7 +126,7 @@ def check_causal_future(seed: int = 0) -> CheckRecord:
     """Changing token j moves no logit before j (and does move logits from j on)."""
     errors, moved = [], []
     gen = torch.Generator().manual_seed(seed)
-    for positions in ("rope", "sinusoidal"):
+    for positions in POSITIONS:
         model = tiny_decoder(positions, seed)
         ids = torch.randint(1, 23, (2, 10), generator=gen)
         for j in (3, 7):
@@ -141,7 +143,7 @@ def check_padding(seed: int = 0) -> CheckRecord:
     """Changing padded tokens (masked) moves no real position; the mask is what holds it."""
     gen = torch.Generator().manual_seed(seed)
     errors, unmasked = [], []
-    for positions in ("rope", "sinusoidal"):
+    for positions in POSITIONS:
         model = tiny_decoder(positions, seed)
         ids = torch.randint(1, 23, (2, 8), generator=gen)
         keep = torch.ones(2, 8, dtype=torch.bool)
@@ -183,11 +185,9 @@ def check_sinusoidal(length: int = 64, dim: int = 16) -> CheckRecord:
     for p in range(length):
         for i in range(dim // 2):
             angle = p / 10000 ** (2 * i / dim)
-            error = max(
-                error,
-                abs(table[p, 2 * i] - math.sin(angle)),
-                abs(table[p, 2 * i + 1] - math.cos(angle)),
-            )
+            sin_error = abs(float(table[p, 2 * i]) - math.sin(angle))
+            cos_error = abs(float(table[p, 2 * i + 1]) - math.cos(angle))
+            error = max(error, sin_error, cos_error)
     return record("sinusoidal", error, 1e-6, f"{length} positions × {dim} dims")
 
 
@@ -195,7 +195,7 @@ def check_kv_cache(seed: int = 0, steps: int = 12) -> CheckRecord:
     """Logits from the cache (one token per step) vs re-reading the whole sequence."""
     gen = torch.Generator().manual_seed(seed)
     errors = []
-    for positions in ("rope", "sinusoidal"):
+    for positions in POSITIONS:
         model = tiny_decoder(positions, seed)
         seq = torch.randint(1, 23, (3, 4), generator=gen)  # a prompt of 4 tokens
         cache = KVCache()

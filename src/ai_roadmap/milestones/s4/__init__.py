@@ -1,0 +1,1 @@
+"""Stage 4: NLP (track B) and vision (track A) milestones."""
