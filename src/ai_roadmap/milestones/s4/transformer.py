@@ -35,7 +35,7 @@ from torch import nn
 
 from ai_roadmap.checks import summarise, write_table
 from ai_roadmap.config import compose, typed
-from ai_roadmap.errors import RoadmapError
+from ai_roadmap.errors import RoadmapError, UsageError
 from ai_roadmap.nlp.poetry import evaluate as ev
 from ai_roadmap.nlp.poetry.corpus import FORMS, Cleaning, Poem, Splits, load_corpus, split_poems
 from ai_roadmap.nlp.poetry.generate import NeuralStepper, Sampling, Stepper, write_poem
@@ -286,6 +286,11 @@ def score_side(side: Side, data: Data, c: Config, device: str) -> tuple[dict[str
 
 def run(cfg: DictConfig) -> Result:
     c = typed(cfg, Config)
+    if c.model.max_len < c.corpus.max_chars + 3:  # <bos> <form> … <eos>
+        raise UsageError(
+            f"model.max_len {c.model.max_len} is shorter than the longest poem "
+            f"(corpus.max_chars {c.corpus.max_chars} + 3 tokens); raise model.max_len"
+        )
     with torch_threads(c.threads):
         return _run(c, str(cfg.get("scale", "smoke")), Path(cfg.output_dir))
 
