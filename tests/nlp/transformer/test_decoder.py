@@ -105,7 +105,8 @@ def test_padded_prompts_in_the_cache_are_ignored() -> None:
         first = model(ids, keep, cache=cache)
         step = model(torch.tensor([[8], [8]]), cache=cache)[:, -1]
         full = model(
-            torch.cat([ids, torch.tensor([[8], [8]])], 1), torch.cat([keep, keep[:, :1]], 1)
+            torch.cat([ids, torch.tensor([[8], [8]])], 1),
+            torch.cat([keep, torch.ones(2, 1).bool()], 1),
         )
     assert torch.isfinite(first).all()
     torch.testing.assert_close(step, full[:, -1], atol=1e-5, rtol=0)
