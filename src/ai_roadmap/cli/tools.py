@@ -213,19 +213,21 @@ def poem(
         1, "--no-repeat", help="No n-gram twice: 1 no character twice (重字), 2 bigrams, 0 off."
     ),
     model: str | None = typer.Option(
-        None, "--model", help="A model folder (default: the registry's s3.poetry model)."
+        None,
+        "--model",
+        help="lstm (the registry's s3.poetry model, the default), transformer "
+        "(s4.transformer's decoder) or a model folder.",
     ),
 ) -> None:
-    """Write a classical Chinese poem with the trained s3.poetry LSTM; the form is enforced."""
-    from pathlib import Path
-
+    """Write a classical Chinese poem with the trained s3.poetry LSTM (or s4.transformer's
+    decoder: --model transformer); the form is enforced."""
     from ai_roadmap.extras import require
 
     require("deep", "roadmap poem")
     from ai_roadmap.nlp.poetry.poem import PoemRequest, couplets, write
 
     request = PoemRequest(form, head, first_line, temperature, top_k, top_p, beam, seed, no_repeat)
-    lines, about = write(request, _settings(), Path(model) if model else None)
+    lines, about = write(request, _settings(), model)
     for couplet in couplets(lines):
         typer.echo(couplet)
     typer.echo(about, err=True)

@@ -1,1 +1,2 @@
-"""Stage 4 — large models: a Transformer by hand, MLM pretraining, NER, LoRA."""
+"""Stage 4 — specialisations: vision (track A), NLP (track B), multimodal and generative
+(track C), and the technical report."""

@@ -11,10 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ai_roadmap.errors import UsageError
 from ai_roadmap.nlp.poetry.corpus import FORMS, PUNCTUATION, Form
 from ai_roadmap.settings import Settings
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ai_roadmap.nlp.poetry.generate import Stepper
 
 
 @dataclass(frozen=True)
@@ -59,11 +65,27 @@ def check_sampling(request: PoemRequest) -> None:
         raise UsageError("--top-k, --beam and --no-repeat must be ≥ 0")
 
 
+REGISTERED = {"lstm": "s3.poetry", "transformer": "s4.transformer"}  # --model by name
+
+
+def stepper_for(model: nn.Module) -> Stepper:
+    """The decoders' interface to ``model``: the KV-cache stepper for the Transformer."""
+    from ai_roadmap.nlp.poetry.generate import NeuralStepper
+    from ai_roadmap.nlp.transformer.decoder import DecoderLM
+    from ai_roadmap.nlp.transformer.stepper import DecoderStepper
+
+    return DecoderStepper(model) if isinstance(model, DecoderLM) else NeuralStepper(model)
+
+
 def write(
-    request: PoemRequest, settings: Settings, model_dir: Path | None = None
+    request: PoemRequest, settings: Settings, model_dir: Path | str | None = None
 ) -> tuple[list[str], str]:
-    """The poem's lines and a line saying which model and settings wrote it."""
-    from ai_roadmap.nlp.poetry.generate import NeuralStepper, Sampling, check_request, write_poem
+    """The poem's lines and a line saying which model and settings wrote it.
+
+    ``model_dir``: a model folder, or ``lstm`` / ``transformer`` for the registry's model
+    of s3.poetry / s4.transformer (``None``: the LSTM).
+    """
+    from ai_roadmap.nlp.poetry.generate import Sampling, check_request, write_poem
     from ai_roadmap.nlp.poetry.store import load, load_registered
 
     check_sampling(request)
@@ -71,15 +93,16 @@ def write(
     first_line = simplified(request.first_line).rstrip(PUNCTUATION)
     form = resolve_form(request.form, head, first_line)
     check_request(None, form, first_line, head)  # before the (slow) model download
-    if model_dir is not None:
-        model, vocab, _card = load(model_dir)
+    milestone = REGISTERED.get(str(model_dir or "lstm"))
+    if milestone is None:
+        model, vocab, _card = load(Path(model_dir or ""))
         source = str(model_dir)
     else:
-        model, vocab, _card, version = load_registered(settings)
-        source = f"s3.poetry v{version} from the registry"
+        model, vocab, _card, version = load_registered(settings, milestone=milestone)
+        source = f"{milestone} v{version} from the registry"
     sampling = Sampling(request.temperature, request.top_k, request.top_p)
     lines = write_poem(
-        NeuralStepper(model),
+        stepper_for(model),
         vocab,
         form,
         head,

@@ -12,10 +12,15 @@ Folders written before this format hold ``config.json`` (``{"kind", "sizes"}``) 
 place of ``architecture.json`` and a card that hashes ``model.pt`` only; :func:`load`
 reads them too, rebuilding the network from the kind, the sizes and the vocabulary.
 
-``roadmap run s3.poetry`` registers the folder in the MLflow model registry under the
-milestone id; :func:`load_registered` fetches the version the registry's ``@champion``
-alias points at — the latest run that passed its bar, a smoke-scale model standing in
-only until a real run exists (see :func:`ai_roadmap.tracking.register_model`).
+The same folder holds the s4.transformer decoder
+(``ai_roadmap.nlp.transformer.decoder.DecoderLM``, card name ``s4.transformer``): both are
+character language models over the same vocabulary and are decoded by the same code.
+
+``roadmap run s3.poetry`` (``s4.transformer``) registers the folder in the MLflow model
+registry under the milestone id; :func:`load_registered` fetches the version the
+registry's ``@champion`` alias points at — the latest run that passed its bar, a
+smoke-scale model standing in only until a real run exists (see
+:func:`ai_roadmap.tracking.register_model`).
 """
 
 from __future__ import annotations
@@ -36,10 +41,21 @@ from ai_roadmap.nlp.poetry.vocab import Vocab
 from ai_roadmap.settings import Settings
 
 MILESTONE = "s3.poetry"
+TRANSFORMER_MILESTONE = "s4.transformer"
 VOCAB = "vocab.json"
 LEGACY_CONFIG = "config.json"  # {"kind", "sizes"}: the format before architecture.json
-KINDS = {"lstm": f"{PoetryLSTM.__module__}.{PoetryLSTM.__qualname__}"}
-NOT_TRAINED = f"no trained {MILESTONE} model; run `roadmap run {MILESTONE} --scale quick` first"
+KINDS = {
+    "lstm": f"{PoetryLSTM.__module__}.{PoetryLSTM.__qualname__}",
+    "transformer": "ai_roadmap.nlp.transformer.decoder.DecoderLM",
+}
+
+
+def not_trained(milestone: str) -> str:
+    """The one-line fix when the registry has no model of ``milestone``."""
+    return f"no trained {milestone} model; run `roadmap run {milestone} --scale quick` first"
+
+
+NOT_TRAINED = not_trained(MILESTONE)
 INPUT_SCHEMA: dict[str, dict[str, Any]] = {
     "form": {"type": "category", "categories": ["wujue", "qijue", "wulv", "qilv"]},
     "head": {"type": "string", "nullable": True},
@@ -48,11 +64,15 @@ INPUT_SCHEMA: dict[str, dict[str, Any]] = {
 
 
 def save(
-    model: nn.Module, vocab: Vocab, folder: Path, metrics: dict[str, float] | None = None
+    model: nn.Module,
+    vocab: Vocab,
+    folder: Path,
+    metrics: dict[str, float] | None = None,
+    name: str = MILESTONE,
 ) -> Path:
     """The model folder of ``model`` (which keeps its config in ``.config``); returns it."""
     card = ModelCard(
-        name=MILESTONE,
+        name=name,
         task="generation",
         target="next character",
         input_schema=INPUT_SCHEMA,
@@ -97,15 +117,15 @@ def _legacy_architecture(folder: Path, vocab: Vocab) -> dict[str, Any]:
 
 
 def load_registered(
-    settings: Settings, device: str = "cpu"
+    settings: Settings, device: str = "cpu", milestone: str = MILESTONE
 ) -> tuple[nn.Module, Vocab, ModelCard, str]:
-    """The registry's current s3.poetry model and its version, or the one-line fix."""
+    """The registry's current model of ``milestone`` and its version, or the one-line fix."""
     from ai_roadmap.tracking import champion_model_dir
 
     with tempfile.TemporaryDirectory(prefix="poetry-model-") as tmp:
         try:
-            folder, version = champion_model_dir(settings, MILESTONE, Path(tmp))
+            folder, version = champion_model_dir(settings, milestone, Path(tmp))
         except RoadmapError:
-            raise RoadmapError(NOT_TRAINED) from None
+            raise RoadmapError(not_trained(milestone)) from None
         model, vocab, card = load(folder, device)
     return model, vocab, card, version
