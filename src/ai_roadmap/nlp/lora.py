@@ -38,9 +38,9 @@ class LoRALinear(nn.Module):
         self.base = base
         self.base.requires_grad_(False)
         self.r, self.alpha, self.scaling = r, alpha, alpha / r
-        kind = {"device": base.weight.device, "dtype": base.weight.dtype}
-        self.lora_A = nn.Parameter(torch.empty(r, base.in_features, **kind))
-        self.lora_B = nn.Parameter(torch.zeros(base.out_features, r, **kind))
+        device, dtype = base.weight.device, base.weight.dtype
+        self.lora_A = nn.Parameter(torch.empty(r, base.in_features, device=device, dtype=dtype))
+        self.lora_B = nn.Parameter(torch.zeros(base.out_features, r, device=device, dtype=dtype))
         # PEFT's default: A like nn.Linear's own init (fan_in = in_features), B zero.
         nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
@@ -140,9 +140,8 @@ def unload_lora(model: nn.Module) -> nn.Module:
     The result has the base model's module tree again, so ``save_pretrained`` writes a
     folder that ``from_pretrained`` reads without LoRA. Works in place; returns ``model``.
     """
-    names = [n for n, m in model.named_modules() if isinstance(m, LoRALinear)]
-    for name in names:
-        layer = model.get_submodule(name)
+    found = [(n, m) for n, m in model.named_modules() if isinstance(m, LoRALinear)]
+    for name, layer in found:
         layer.merge()
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
