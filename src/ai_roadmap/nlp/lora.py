@@ -19,11 +19,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from ai_roadmap.errors import UsageError
+
+
+@dataclass(frozen=True)
+class LoRASettings:
+    """Which linear layers get adapters, their rank r, scale α and input dropout."""
+
+    r: int = 8
+    alpha: float = 16.0
+    dropout: float = 0.0
+    targets: tuple[str, ...] = ("query", "value")
+
+    def __post_init__(self) -> None:
+        if self.r < 1 or not self.targets:
+            raise UsageError("LoRA needs r ≥ 1 and at least one target module name")
 
 
 class LoRALinear(nn.Module):
@@ -56,7 +71,8 @@ class LoRALinear(nn.Module):
             return out
         # (…, in) -> (…, r) -> (…, out): never forms the (out, in) product while training
         low_rank = self.dropout(x) @ self.lora_A.t()
-        return out + self.scaling * (low_rank @ self.lora_B.t())
+        # out + scaling · (…) in one op: no extra (…, out) temporary for the scaled update
+        return torch.add(out, low_rank @ self.lora_B.t(), alpha=self.scaling)
 
     def merge(self) -> None:
         """Fold the update into the frozen weight, ``W ← W + (α/r) B A``: forward is ``W x + b``."""
