@@ -46,12 +46,9 @@ from ai_roadmap.errors import RoadmapError, UsageError
 from ai_roadmap.nlp.lora import LoRASettings
 
 MB = 2**20
-OFFLINE = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "DO_NOT_TRACK": "1",
-    "NO_ALBUMENTATIONS_UPDATE": "1",
-}
+OFFLINE = dict.fromkeys(
+    ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "DO_NOT_TRACK", "NO_ALBUMENTATIONS_UPDATE"), "1"
+)
 
 
 @dataclass(frozen=True)
@@ -80,12 +77,14 @@ class MemoryReading:
 
 @dataclass(frozen=True)
 class SweepRow:
-    """Full fine-tuning and LoRA at one (batch, sequence length)."""
+    """Full fine-tuning and LoRA at one (batch, sequence length): the median-peak readings."""
 
     batch: int
     seq_len: int
     full: MemoryReading
     lora: MemoryReading
+    full_peaks: tuple[float, ...] = ()  # every repeat's peak delta, MB
+    lora_peaks: tuple[float, ...] = ()
 
     @property
     def saving(self) -> float:
@@ -339,36 +338,54 @@ def memory_sweep(
     threads: int = 1,
     device: str = "cpu",
     seed: int = 0,
+    repeats: int = 1,
     fresh_process: bool = True,
 ) -> list[SweepRow]:
     """Full fine-tuning vs LoRA peak training delta at every (batch, seq_len) of ``rows``.
 
-    Each row runs two fresh processes, one per mode, with the same data, steps and threads
-    (``fresh_process=False``: both in this process, for tests; see ``measure_training``).
+    Each row runs ``repeats`` × two fresh processes, full and LoRA alternating, with the same
+    data, steps and threads; the row keeps each mode's median-peak reading and every peak
+    (``fresh_process=False``: all in this process, for tests; see ``measure_training``).
     """
-    if not rows:
-        raise UsageError("memory_sweep needs at least one (batch, seq_len) row")
+    if not rows or repeats < 1:
+        raise UsageError("memory_sweep needs at least one (batch, seq_len) row and repeats ≥ 1")
     out = []
     for batch, seq_len in rows:
-        full, low = (
-            measure_training(
-                encoder_dir, mode, batch, seq_len, steps=steps, num_labels=num_labels,
-                lora=lora, threads=threads, device=device, seed=seed, fresh_process=fresh_process,
-            )
-            for mode in ("full", "lora")
-        )  # fmt: skip
-        out.append(SweepRow(batch, seq_len, full, low))
+        runs: dict[str, list[MemoryReading]] = {"full": [], "lora": []}
+        for _ in range(repeats):
+            for mode in runs:
+                runs[mode].append(measure_training(
+                    encoder_dir, mode, batch, seq_len, steps=steps, num_labels=num_labels,
+                    lora=lora, threads=threads, device=device, seed=seed,
+                    fresh_process=fresh_process,
+                ))  # fmt: skip
+        full, low = (_median(runs[mode]) for mode in ("full", "lora"))
+        peaks = {mode: tuple(r.peak_delta_mb for r in runs[mode]) for mode in runs}
+        out.append(SweepRow(batch, seq_len, full, low, peaks["full"], peaks["lora"]))
     return out
 
 
+def _median(readings: list[MemoryReading]) -> MemoryReading:
+    """The reading with the median peak (the lower middle one for an even count)."""
+    ordered = sorted(readings, key=lambda r: r.peak_delta_mb)
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def sweep_table(rows: Sequence[SweepRow]) -> list[dict[str, float]]:
-    """Flat rows for a report: peak deltas, the gradient+moment part of each, the saving."""
+    """Flat rows for a report: median peak deltas and their spread (max − min over repeats),
+    the gradient+moment part of each, the saving."""
     return [
         {
             "batch": row.batch,
             "seq_len": row.seq_len,
             "full_peak_mb": round(row.full.peak_delta_mb, 1),
             "lora_peak_mb": round(row.lora.peak_delta_mb, 1),
+            "full_spread_mb": round(
+                max(row.full_peaks, default=0) - min(row.full_peaks, default=0), 1
+            ),
+            "lora_spread_mb": round(
+                max(row.lora_peaks, default=0) - min(row.lora_peaks, default=0), 1
+            ),
             "full_state_mb": round(row.full.state_mb, 1),
             "lora_state_mb": round(row.lora.state_mb, 1),
             "saving": round(row.saving, 3),
