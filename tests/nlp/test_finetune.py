@@ -146,6 +146,9 @@ def test_truncation_and_unknown_characters_are_counted(
     train = [("a1b2" * 10, ["O", "B-NUM"] * 20), ("ab", ["O", "O"]), ("zz", ["O", "O"])]
     cfg = FinetuneConfig(epochs=1, max_len=10, batch_size=2)
     run = finetune_tagger(encoder, train, train[1:], train, cfg)
+    again = finetune_tagger(encoder, train, train[1:], train, cfg)
+    assert run.test_predictions == again.test_predictions  # seeded
+    assert run.train_losses == again.train_losses
     assert run.truncated_train == 1
     assert run.unk_rate == pytest.approx(2 / 44)
     assert run.chunked_eval == 1  # the 40-character test sentence
@@ -173,3 +176,8 @@ def test_bad_input_is_a_usage_error(encoder: Path, tmp_path: Path) -> None:
         finetune_tagger(tmp_path, [("ab", ["O", "O"])], [("ab", ["O", "O"])], [])
     with pytest.raises(UsageError, match="mode"):
         FinetuneConfig(mode="adapter")
+    # the tiny encoder has 66 positions, RoBERTa numbers them from pad + 1 = 2: 64 tokens fit
+    with pytest.raises(UsageError, match="holds 64 tokens"):
+        finetune_tagger(
+            encoder, [("ab", ["O", "O"])], [("ab", ["O", "O"])], [], FinetuneConfig(max_len=65)
+        )

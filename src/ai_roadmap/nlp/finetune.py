@@ -44,6 +44,7 @@ from ai_roadmap.nlp.tagging import (
     IGNORE,
     CharEncoder,
     Tagged,
+    check_max_len,
     check_tagged,
     collate,
     label_set,
@@ -294,6 +295,7 @@ def finetune_tagger(
     random.seed(cfg.seed)
     tokenizer, model = _load(Path(encoder_dir), labels, cfg)
     enc, label_id = CharEncoder(tokenizer), {label: i for i, label in enumerate(labels)}
+    check_max_len(model.config, cfg.max_len, enc.specials)
     rows, truncated = _training_rows(train, enc, label_id, cfg.max_len)
     dev_rows, _ = _training_rows(dev, enc, label_id, cfg.max_len)
     history = _fit(model, tokenizer, rows, dev, dev_rows, cfg, score_fn)

@@ -36,10 +36,10 @@ class CharEncoder:
             raise UsageError("the tokenizer has no unk token; save it with unk_token set")
         backend = getattr(tokenizer, "backend_tokenizer", None)
         self.normalizer = getattr(backend, "normalizer", None)
-        start = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else None
-        end = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else None
-        self.start = start if start is not None else tokenizer.bos_token_id
-        self.end = end if end is not None else tokenizer.eos_token_id
+        # BERT-style tokenizers name them cls/sep, RoBERTa-style bos/eos (often both)
+        cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
+        self.start = cls if cls is not None else tokenizer.bos_token_id
+        self.end = sep if sep is not None else tokenizer.eos_token_id
         self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.specials = int(self.start is not None) + int(self.end is not None)
         self._cache: dict[str, int] = {}
@@ -54,6 +54,22 @@ class CharEncoder:
         """Token ids of ``text`` wrapped in the special tokens, one per character."""
         body = [self.char_id(c) for c in text]
         return [self.start] * (self.start is not None) + body + [self.end] * (self.end is not None)
+
+
+def check_max_len(config: Any, max_len: int, specials: int) -> None:
+    """A ``UsageError`` when ``max_len`` tokens do not fit the encoder's position table.
+
+    RoBERTa-style models number positions from ``pad_token_id + 1``, so they hold
+    ``max_position_embeddings − pad_token_id − 1`` tokens; BERT-style ones all of them.
+    """
+    positions = int(getattr(config, "max_position_embeddings", max_len))
+    if "roberta" in str(getattr(config, "model_type", "")):
+        positions -= int(config.pad_token_id or 0) + 1
+    if max_len > positions or max_len <= specials:
+        raise UsageError(
+            f"max_len {max_len} does not fit this encoder: it holds {positions} tokens, "
+            f"{specials} of them special; pick max_len between {specials + 1} and {positions}"
+        )
 
 
 def repair_bio(tags: Sequence[str]) -> tuple[list[str], int]:
@@ -103,6 +119,7 @@ def predict_tags(
 ) -> tuple[list[list[str]], int]:
     """BIO tags for every character of each text (long texts in pieces); and the repairs made."""
     enc = CharEncoder(tokenizer)
+    check_max_len(model.config, max_len, enc.specials)
     id2label = model.config.id2label
     keep = max_len - enc.specials
     pieces = [
