@@ -75,7 +75,7 @@ def test_a_training_measurement_runs_in_its_own_process(encoder: Path) -> None:
 
 
 def test_bad_requests_are_usage_errors(encoder: Path, tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="exceeds the encoder's 64 positions"):
+    with pytest.raises(UsageError, match="holds 64 tokens"):
         measure_training(encoder, "full", 2, 65)
     with pytest.raises(UsageError, match=r"no config\.json"):
         measure_training(tmp_path, "lora", 2, 8)

@@ -40,10 +40,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from ai_roadmap.errors import RoadmapError, UsageError
 from ai_roadmap.nlp.lora import LoRASettings
+from ai_roadmap.nlp.tagging import check_max_len
 
 MB = 2**20
 OFFLINE = dict.fromkeys(
@@ -320,12 +322,8 @@ def _check_encoder(encoder_dir: Path, seq_len: int) -> None:
             f"{encoder_dir} is not a Hugging Face model folder (no config.json); "
             "pass the folder save_pretrained wrote"
         )
-    config = json.loads(config_file.read_text(encoding="utf-8"))
-    positions = int(config.get("max_position_embeddings", 10**9)) - 2  # RoBERTa's offset
-    if seq_len > positions:
-        raise UsageError(
-            f"seq_len {seq_len} exceeds the encoder's {positions} positions; use a shorter length"
-        )
+    config = SimpleNamespace(**json.loads(config_file.read_text(encoding="utf-8")))
+    check_max_len(config, seq_len, specials=0)  # the measured batch is seq_len tokens as given
 
 
 def memory_sweep(
