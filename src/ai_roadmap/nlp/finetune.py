@@ -172,6 +172,7 @@ def _load(encoder_dir: Path, labels: list[str], cfg: FinetuneConfig) -> tuple[An
             "pass the folder the encoder was saved to with save_pretrained"
         )
     hf_logging.set_verbosity_error()  # a pretraining head's unused weights are expected
+    hf_logging.disable_progress_bar()
     tokenizer = AutoTokenizer.from_pretrained(encoder_dir, local_files_only=True)
     torch.manual_seed(cfg.seed)  # the new head's initial weights
     model = AutoModelForTokenClassification.from_pretrained(
