@@ -175,3 +175,30 @@ def test_bad_arguments_are_usage_errors() -> None:
         inject_lora(_tiny_roberta(), ["q_proj"], r=2, alpha=4.0)
     with pytest.raises(UsageError, match="rank"):
         LoRALinear(torch.nn.Linear(2, 2), r=0, alpha=1.0)
+
+
+@pytest.mark.reference
+def test_dropout_on_the_adapter_input_matches_peft_in_training_mode() -> None:
+    from peft import LoraConfig, get_peft_model
+
+    base = _tiny_roberta()
+    ours = copy.deepcopy(base)
+    inject_lora(ours, TARGETS, r=R, alpha=ALPHA, dropout=0.3)
+    config = LoraConfig(r=R, lora_alpha=ALPHA, target_modules=TARGETS, lora_dropout=0.3)
+    theirs = get_peft_model(copy.deepcopy(base), config)
+    for name, layer in ours.named_modules():
+        if isinstance(layer, LoRALinear):
+            with torch.no_grad():
+                layer.lora_B.fill_(0.2)
+                peft_layer = theirs.base_model.model.get_submodule(name)
+                peft_layer.lora_A["default"].weight.copy_(layer.lora_A)
+                peft_layer.lora_B["default"].weight.copy_(layer.lora_B)
+    ours.train()
+    theirs.train()
+    torch.manual_seed(5)  # the same random masks, drawn in the same order
+    out_ours = ours(**_inputs()).last_hidden_state
+    torch.manual_seed(5)
+    out_theirs = theirs(**_inputs()).last_hidden_state
+    torch.testing.assert_close(out_ours, out_theirs, rtol=1e-12, atol=1e-12)
+    torch.manual_seed(6)
+    assert not torch.allclose(ours(**_inputs()).last_hidden_state, out_ours)  # dropout is on
