@@ -59,7 +59,7 @@ def read_rgba(path: Path) -> np.ndarray:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGRA)
     elif image.shape[2] == 3:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA)
-    return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)  # type: ignore[no-any-return]
+    return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
 
 
 def alpha_usable(rgba: np.ndarray) -> bool:
