@@ -238,31 +238,9 @@ def run(cfg: DictConfig) -> Result:
     metrics = figures(runs, chosen)
     check_metrics, check_notes = summarise(records)
     metrics |= check_metrics
-    k = min(c.report.overlays, len(splits["test"]))
     light_run = next(r for r in runs if r.arch == chosen.arch and r.augment == "light")
-    artifacts = {
-        "overlays_test.png": overlay_grid(
-            splits["test"].images[:k], data.test[:k], chosen.pred[:k], out / "overlays_test.png"
-        ),
-        "overlays_test_light.png": overlay_grid(
-            splits["test"].images[:k],
-            data.test[:k],
-            light_run.pred[:k],
-            out / "overlays_test_light.png",
-        ),
-        "val_curves.png": plot_curves(runs, out / "val_curves.png"),
-        "checks.csv": write_table(records, out / "checks.csv"),
-    }
-    history = {f"{r.arch}_{r.augment}": r.report.history for r in runs}
-    (out / "histories.json").write_text(json.dumps(history, indent=2))
-    cm = confusion_matrix(data.test, chosen.pred, len(data.names))
-    (out / "confusion_test.json").write_text(
-        json.dumps({"classes": data.names, "matrix": cm.tolist()})
-    )
-    artifacts |= {
-        "histories.json": out / "histories.json",
-        "confusion_test.json": out / "confusion_test.json",
-    }
+    artifacts = write_artifacts(c, out, runs, (chosen, light_run), splits["test"], data)
+    artifacts["checks.csv"] = write_table(records, out / "checks.csv")
     save_model(c, chosen, data, metrics, out / "model")
     return Result(
         metrics=metrics,
@@ -272,6 +250,32 @@ def run(cfg: DictConfig) -> Result:
         params={"chosen": chosen.arch},
         notes=notes(c, runs, chosen, light_run) + check_notes,
     )
+
+
+def write_artifacts(
+    c: Config, out: Path, runs: list[Run], shown: tuple[Run, Run], test: Split, data: SegData
+) -> dict[str, Path]:
+    """Overlays of the chosen strong and light runs, validation curves, histories, confusion."""
+    k = min(c.report.overlays, len(test))
+    artifacts = {
+        f"overlays_test{'' if r.augment == 'strong' else '_' + r.augment}.png": overlay_grid(
+            test.images[:k],
+            data.test[:k],
+            r.pred[:k],
+            out / f"overlays_test{'' if r.augment == 'strong' else '_' + r.augment}.png",
+        )
+        for r in shown
+    }
+    artifacts["val_curves.png"] = plot_curves(runs, out / "val_curves.png")
+    history = {f"{r.arch}_{r.augment}": r.report.history for r in runs}
+    artifacts["histories.json"] = out / "histories.json"
+    artifacts["histories.json"].write_text(json.dumps(history, indent=2))
+    cm = confusion_matrix(data.test, shown[0].pred, len(data.names))
+    artifacts["confusion_test.json"] = out / "confusion_test.json"
+    artifacts["confusion_test.json"].write_text(
+        json.dumps({"classes": data.names, "matrix": cm.tolist()})
+    )
+    return artifacts
 
 
 def dataset_line(c: Config, splits: dict[str, Split]) -> str:
