@@ -28,6 +28,9 @@ class Source:
     licence: str
     sdist: bool = False
     member_sha256: tuple[tuple[str, str], ...] = ()
+    # sha256 of the sorted lines "<sha256>  <member>\n" of every extracted member: one
+    # checkable digest where listing each member's hash would run to hundreds of lines
+    members_digest: str = ""
 
     @property
     def spec(self) -> str:
@@ -65,6 +68,27 @@ FASHION_SHA256 = (
     "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
     "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
     "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+)
+
+MATE_NATURE = (
+    ("Aqua", "5c30118205982da441bf7e6a1ada636a8a0be879408140b3148280c665ed6bce"),
+    ("Blinds", "f7aac0dcc2e06d0491643e84df3da1d9db7c4610f58806a880d56e074799f600"),
+    ("Dune", "8a67c2cb0be8c46b70c237311a4fa4d2b4ac7d39568135384787801fa5cc9a91"),
+    ("FreshFlower", "972b0a0c4e5e3fa93f4f244fc84bc64b121a5eac3aaa5856f1308c1f38a02f8e"),
+    ("Garden", "d3095ee09d425ef23d27155412136cf14fc3c9af76ca58b452f55e23da324e78"),
+    ("GreenMeadow", "8fa0de0aa4089f7319c9fb7a6d006d4cab6023e8c8853731557cff53567b4832"),
+    ("LadyBird", "e35a9a4126ef969c90b29c038058c5a575a20eadd84106a37bf1fa9931e7b61d"),
+    ("RainDrops", "3e4ea9671c28c90a86cf67b3db9daf18c4741587c596333a7529ca589aaa0c16"),
+    ("Storm", "77ca53077831d3237f73393a91fc879158abc046d852941c26e90de336356957"),
+    ("TwoWings", "665e5abf8a5399070a91a9a8e455fe071e5b61697ff78fdeda4e9843ef545aeb"),
+    ("Wood", "19c78500ac00a622e19907ab9cc7d06d46fe08c4a6142759a84195696150ec07"),
+    ("YellowFlower", "254da96256acb7add685679775a04d1e4a5bc8cd13e5a5a3d61351ce198a5306"),
+)
+DEEPFOREST_IMAGES = (
+    "2019_YELL_2_528000_4978000_image_crop2",
+    "2019_YELL_2_541000_4977000_image_crop",
+    "OSBS_029",
+    "SOAP_061",
 )
 
 SOURCES: dict[str, Source] = {
@@ -167,6 +191,45 @@ SOURCES: dict[str, Source] = {
             licence="MIT",
             sdist=True,
         ),
+        Source(  # 785 clip-art PNGs (most with an alpha mask) + their multilingual captions
+            name="tuxpaint-stamps-default-deb",
+            registry="debian",
+            package="tuxpaint-stamps-default",
+            version="2022.06.04-1",
+            filename="tuxpaint-stamps-default_2022.06.04-1_all.deb",
+            sha256="6db6c1bfc870a47f1499d6203b083522eacb57c5f9c87d468f2e92eb6d9d5f34",
+            members=(
+                "./usr/share/tuxpaint/stamps/*.png",
+                "./usr/share/tuxpaint/stamps/*.txt",
+            ),
+            licence="GPL-2.0",
+            members_digest="2904fbbfb5642373319a9a6b87bbe0ce244786c60021bf6bf97c2294eb7f412b",
+        ),
+        Source(  # the 12 photographs of MATE's "nature" set (the rest are illustrations)
+            name="mate-backgrounds-deb",
+            registry="debian",
+            package="mate-backgrounds",
+            version="1.26.0-1",
+            filename="mate-backgrounds_1.26.0-1_all.deb",
+            sha256="7bf4c2209f34b4f61ba6d24c8b58c28b361e82e4b943aae6d42c030169af9e04",
+            members=tuple(f"./usr/share/backgrounds/mate/nature/{n}.jpg" for n, _ in MATE_NATURE),
+            licence="GPL-2.0+ / CC-BY-SA (see the package's copyright file)",
+            member_sha256=tuple(
+                (f"./usr/share/backgrounds/mate/nature/{n}.jpg", d) for n, d in MATE_NATURE
+            ),
+        ),
+        Source(  # 4 aerial RGB crops with 951 tree-crown boxes (Pascal VOC)
+            name="deepforest-2.1.0",
+            registry="pypi",
+            package="deepforest",
+            version="2.1.0",
+            filename="deepforest-2.1.0-py3-none-any.whl",
+            sha256="8c2798d8e9be7f0004b194fe207b76c1d9fff6e711b3db67b9508dcd5d00ae54",
+            members=tuple(
+                f"deepforest/data/{n}.{ext}" for n in DEEPFOREST_IMAGES for ext in ("png", "xml")
+            ),
+            licence="MIT",
+        ),
     )
 }
 
@@ -245,6 +308,33 @@ DATASETS: dict[str, Dataset] = {
             convert="ai_roadmap.datasets.modern_news:convert",
             files=("news.jsonl.gz", "reviews.jsonl.gz"),
             licence="MIT (package)",
+        ),
+        Dataset(
+            name="tuxpaint-stamps",
+            description="Tux Paint's clip-art stamps: 785 PNGs (RGBA where the alpha is the "
+            "object's mask) with category, English caption and Chinese (zh_CN) caption",
+            sources=("tuxpaint-stamps-default-deb",),
+            convert="ai_roadmap.datasets.stamps:convert_stamps",
+            files=("stamps.jsonl",),
+            licence="GPL-2.0",
+        ),
+        Dataset(
+            name="scene-backgrounds",
+            description="12 nature photographs (MATE desktop backgrounds), the real scenes "
+            "stamps are pasted on for the composite detection/segmentation sets",
+            sources=("mate-backgrounds-deb",),
+            convert="ai_roadmap.datasets.stamps:convert_backgrounds",
+            files=("backgrounds.jsonl",),
+            licence="GPL-2.0+ / CC-BY-SA",
+        ),
+        Dataset(
+            name="deepforest-trees",
+            description="DeepForest's 4 aerial photographs with 951 tree-crown boxes "
+            "(Pascal VOC), a real-image detection check",
+            sources=("deepforest-2.1.0",),
+            convert="ai_roadmap.datasets.stamps:convert_trees",
+            files=("trees.jsonl",),
+            licence="MIT",
         ),
     )
 }

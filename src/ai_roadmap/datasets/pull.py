@@ -82,10 +82,13 @@ def fetch(source: Source, settings: Settings) -> Path:
 def verify_source(archive: Path, source: Source) -> None:
     """The archive's sha256; for Debian, whose point releases may rebuild a package,
     the sha256 of every data member instead when the archive's own does not match."""
-    if source.registry != "debian" or not source.member_sha256:
+    if source.registry != "debian" or not (source.member_sha256 or source.members_digest):
         verify(archive, source.sha256)
         return
     if sha256_of(archive) == source.sha256:
+        return
+    if source.members_digest:
+        verify_members_digest(archive, source)
         return
     with _open_tar(archive) as tf:
         for name, expected in source.member_sha256:
@@ -96,6 +99,30 @@ def verify_source(archive: Path, source: Source) -> None:
                     f"{archive.name}: {name} has sha256 {actual[:12]}…, the manifest "
                     f"expects {expected[:12]}…; delete the archive and pull again"
                 )
+
+
+def members_digest(files: dict[str, bytes]) -> str:
+    """sha256 of the sorted lines ``"<sha256 of member>  <member name>\\n"``."""
+    lines = "".join(
+        f"{hashlib.sha256(body).hexdigest()}  {name}\n" for name, body in sorted(files.items())
+    )
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def verify_members_digest(archive: Path, source: Source) -> None:
+    """The digest over every member the manifest's patterns select, against the manifest."""
+    files: dict[str, bytes] = {}
+    with _open_tar(archive) as tf:
+        for info in tf.getmembers():
+            if info.isfile() and any(fnmatch.fnmatchcase(info.name, m) for m in source.members):
+                handle = tf.extractfile(info)
+                files[info.name] = handle.read() if handle else b""
+    actual = members_digest(files)
+    if actual != source.members_digest:
+        raise IntegrityError(
+            f"{archive.name}: its {len(files)} data files have digest {actual[:12]}…, the "
+            f"manifest expects {source.members_digest[:12]}…; delete the archive and pull again"
+        )
 
 
 def verify(path: Path, expected: str) -> None:
