@@ -52,6 +52,9 @@ def bio_constraints(tags: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
 class CRF(nn.Module):
     """Linear-chain CRF over ``num_tags`` tags (batch first: emissions are (B, T, K))."""
 
+    allowed: torch.Tensor
+    allowed_start: torch.Tensor
+
     def __init__(self, num_tags: int, tags: list[str] | None = None) -> None:
         super().__init__()
         self.num_tags = num_tags

@@ -71,9 +71,9 @@ def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> 
     kinds = sorted({e[1] for e in gold_set | pred_set})
     out = {}
     for kind in kinds:
-        g = {e for e in gold_set if e[1] == kind}
-        p = {e for e in pred_set if e[1] == kind}
-        out[kind] = Score.of(len(p), len(g), len(g & p))
+        gold_k = {e for e in gold_set if e[1] == kind}
+        pred_k = {e for e in pred_set if e[1] == kind}
+        out[kind] = Score.of(len(pred_k), len(gold_k), len(gold_k & pred_k))
     out["overall"] = Score.of(len(pred_set), len(gold_set), len(gold_set & pred_set))
     return out
 
