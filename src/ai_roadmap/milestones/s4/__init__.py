@@ -1,0 +1,1 @@
+"""Stage 4 — specialisation tracks: vision (A) and NLP (B)."""
