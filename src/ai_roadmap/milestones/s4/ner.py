@@ -122,8 +122,8 @@ def prepare(c: Config) -> Data:
     train = by["train"][: c.data.max_train or None]
     dev, test = by["dev"][: c.data.max_dev or None], by["test"][: c.data.max_test or None]
     reviews = review_lines() if c.data.reviews else []
-    text = [s.text for s in by["train"]] + reviews  # all train articles, never dev/test
-    return Data(train, dev, test, text, {s.article for s in by["train"]}, len(reviews))
+    text = [s.text for s in train] + reviews  # the train sentences used, never dev/test
+    return Data(train, dev, test, text, {s.article for s in train}, len(reviews))
 
 
 # ── models ───────────────────────────────────────────────────────────────────────────
@@ -346,8 +346,12 @@ def _write_reports(path: Path, reports: list[ModelReport], best: ModelReport) ->
 def _plot(path: Path, histories: dict[str, TrainReport]) -> Path:
     with figure(path, figsize=(6, 4), dpi=100) as (_fig, ax):
         for name, report in histories.items():
-            ax.plot([h["epoch"] for h in report.history], [h["dev_f1"] for h in report.history],
-                    "o-", label=name)
+            ax.plot(
+                [h["epoch"] for h in report.history],
+                [h["dev_f1"] for h in report.history],
+                "o-",
+                label=name,
+            )
         ax.set_xlabel("epoch")
         ax.set_ylabel("dev entity F1")
         ax.set_title("s4.ner BiLSTM-CRF")
@@ -364,7 +368,10 @@ def _dataset_text(data: Data) -> str:
 
 
 def _notes(
-    c: Config, best: ModelReport, reports: list[ModelReport], sgns: dict[str, SGNSReport],
+    c: Config,
+    best: ModelReport,
+    reports: list[ModelReport],
+    sgns: dict[str, SGNSReport],
     data: Data,
 ) -> list[str]:
     notes = [
@@ -374,8 +381,7 @@ def _notes(
     ]
     for r in reports:
         per_type = ", ".join(
-            f"{k} P {s.precision:.3f} R {s.recall:.3f} F1 {s.f1:.3f}"
-            for k, s in r.test.items()
+            f"{k} P {s.precision:.3f} R {s.recall:.3f} F1 {s.f1:.3f}" for k, s in r.test.items()
         )
         notes.append(
             f"{r.name} ({r.kind}, {r.parameters} parameters, {r.train_seconds:.0f} s, "

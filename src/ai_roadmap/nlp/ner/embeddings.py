@@ -49,7 +49,7 @@ def train_sgns(
 ) -> tuple[torch.Tensor, SGNSReport]:
     """Input embeddings (vocab_size, dim) trained on id sequences (ids 0, 1: pad, unknown)."""
     gen = torch.Generator().manual_seed(seed)
-    stream = torch.cat([torch.tensor(list(s) + [0], dtype=torch.long) for s in sequences if s])
+    stream = torch.cat([torch.tensor([*s, 0], dtype=torch.long) for s in sequences if s])
     counts = torch.bincount(stream, minlength=vocab_size).double()
     counts[:2] = 0  # never sample padding / unknown as negatives
     noise = counts.pow(0.75)

@@ -16,6 +16,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 PIECE_END = set("。！？；!?;")
@@ -71,7 +72,7 @@ class Vocab:
 def bigrams_of(text: str) -> list[str]:
     """The n + 1 bigrams of a padded text: ``<s>c1``, ``c1c2``, …, ``cn</s>``."""
     padded = [BOS, *text, EOS]
-    return [a + b for a, b in zip(padded, padded[1:], strict=False)]
+    return [a + b for a, b in pairwise(padded)]
 
 
 def pieces(text: str, max_len: int) -> list[tuple[int, int]]:

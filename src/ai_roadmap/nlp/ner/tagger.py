@@ -86,7 +86,7 @@ class Tagger:
 
 def check_text(text: str) -> None:
     if not text.strip():
-        raise UsageError("the text is empty; give a sentence, e.g. roadmap ner \"鲁迅在北京任教\"")
+        raise UsageError('the text is empty; give a sentence, e.g. roadmap ner "鲁迅在北京任教"')
     if len(text) > MAX_CHARS:
         raise UsageError(
             f"the text has {len(text)} characters, over the limit of {MAX_CHARS}; "

@@ -104,7 +104,9 @@ def tag_texts(
     return out
 
 
-def dev_f1(model: BiLSTMCRF, vocab: Vocab, texts: Sequence[str], gold: Sequence[Sequence[str]]) -> float:
+def dev_f1(
+    model: BiLSTMCRF, vocab: Vocab, texts: Sequence[str], gold: Sequence[Sequence[str]]
+) -> float:
     return score(gold, tag_texts(model, vocab, texts)).get("overall").f1  # type: ignore[union-attr]
 
 
@@ -147,7 +149,7 @@ def train_tagger(
     per_epoch = max(1, -(-len(data) // cfg.batch_size))
     eval_every = cfg.eval_every or per_epoch
     losses: list[float] = []
-    for epoch in range(cfg.max_epochs):
+    for _epoch in range(cfg.max_epochs):
         for group in batches(data, cfg.batch_size, rng):
             model.train()
             chars, left, right, mask, tags = (t.to(device) for t in collate(group))
@@ -186,7 +188,12 @@ def train_tagger(
     if not report.history or report.history[-1]["step"] != report.steps:
         f1 = dev_f1(model, vocab, dev_texts, dev_gold)
         report.history.append(
-            {"step": report.steps, "epoch": report.steps / per_epoch, "train_loss": 0.0, "dev_f1": f1}
+            {
+                "step": report.steps,
+                "epoch": report.steps / per_epoch,
+                "train_loss": 0.0,
+                "dev_f1": f1,
+            }
         )
         if f1 > report.best_dev_f1:
             report.best_dev_f1, best_state = f1, copy.deepcopy(model.state_dict())
