@@ -120,14 +120,16 @@ class CRF(nn.Module):
             best, argbest = total.max(dim=1)
             history.append(argbest)
             score = torch.where(mask[:, t].unsqueeze(1), best, score)
-        score = score + self.end_transitions
+        last = (score + self.end_transitions).argmax(1).tolist()
         lengths = mask.long().sum(1).tolist()
+        # backtrack on the CPU: one copy instead of a device sync per position
+        back = torch.stack(history, 0).cpu().tolist() if history else []  # (T-1, B, K)
         paths = []
         for b, length in enumerate(lengths):
-            tag = int(score[b].argmax())
+            tag = last[b]
             path = [tag]
             for t in range(length - 1, 0, -1):
-                tag = int(history[t - 1][b, tag])
+                tag = back[t - 1][b][tag]
                 path.append(tag)
             paths.append(path[::-1])
         return paths

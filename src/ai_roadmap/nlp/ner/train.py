@@ -160,7 +160,7 @@ def train_tagger(
             torch.nn.utils.clip_grad_norm_(dense, cfg.clip_norm)
             for optimiser in optimisers:
                 optimiser.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             report.steps += 1
             out_of_time = bool(cfg.max_seconds) and time.perf_counter() - started > cfg.max_seconds
             if report.steps % eval_every and not out_of_time:
