@@ -154,7 +154,7 @@ def pretrain(c: Config, data: Data, vocab: Vocab) -> tuple[dict[str, torch.Tenso
     if "pretrained" in c.variants:
         jobs.append(("bigrams", [e[1] for e in encoded], len(vocab.bigrams), c.embeddings.bigrams))
     for name, seqs, size, cfg in jobs:
-        table, report = train_sgns(seqs, size, cfg, c.seed)
+        table, report = train_sgns(seqs, size, cfg, c.seed, _device(c.train.device))
         tables[name] = table
         about[name] = report
     return tables, about

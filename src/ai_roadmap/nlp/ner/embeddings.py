@@ -45,11 +45,16 @@ class SGNSReport:
 
 
 def train_sgns(
-    sequences: Sequence[Sequence[int]], vocab_size: int, cfg: SGNSConfig, seed: int = 0
+    sequences: Sequence[Sequence[int]],
+    vocab_size: int,
+    cfg: SGNSConfig,
+    seed: int = 0,
+    device: str = "cpu",
 ) -> tuple[torch.Tensor, SGNSReport]:
     """Input embeddings (vocab_size, dim) trained on id sequences (ids 0, 1: pad, unknown)."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator(device=device).manual_seed(seed)
     stream = torch.cat([torch.tensor([*s, 0], dtype=torch.long) for s in sequences if s])
+    stream = stream.to(device)
     counts = torch.bincount(stream, minlength=vocab_size).double()
     counts[:2] = 0  # never sample padding / unknown as negatives
     noise = counts.pow(0.75)
@@ -57,6 +62,8 @@ def train_sgns(
     context_out = nn.Embedding(vocab_size, cfg.dim, sparse=True)
     nn.init.uniform_(centre_in.weight, -0.5 / cfg.dim, 0.5 / cfg.dim)
     nn.init.zeros_(context_out.weight)
+    centre_in.to(device)
+    context_out.to(device)
     params = [*centre_in.parameters(), *context_out.parameters()]
     optimiser = torch.optim.SparseAdam(params, lr=cfg.lr)
     total = int(cfg.epochs * len(stream) * cfg.window)
@@ -86,16 +93,17 @@ def train_sgns(
     seconds = time.perf_counter() - started
     head, tail = losses[:20] or [float("nan")], losses[-20:] or [float("nan")]
     report = SGNSReport(step, pairs, seconds, sum(head) / len(head), sum(tail) / len(tail))
-    return centre_in.weight.detach().clone(), report
+    return centre_in.weight.detach().cpu().clone(), report
 
 
 def _sample_pairs(
     stream: torch.Tensor, window: int, n: int, gen: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` random centres, each with one context token at a random offset ±1 … ±window."""
-    centre_pos = torch.randint(0, len(stream), (n,), generator=gen)
-    offset = torch.randint(1, window + 1, (n,), generator=gen)
-    sign = torch.randint(0, 2, (n,), generator=gen) * 2 - 1
+    where = stream.device
+    centre_pos = torch.randint(0, len(stream), (n,), generator=gen, device=where)
+    offset = torch.randint(1, window + 1, (n,), generator=gen, device=where)
+    sign = torch.randint(0, 2, (n,), generator=gen, device=where) * 2 - 1
     context_pos = (centre_pos + sign * offset).clamp(0, len(stream) - 1)
     centre, context = stream[centre_pos], stream[context_pos]
     keep = (centre > 1) & (context > 1)  # no padding (sentence breaks) or unknown tokens
