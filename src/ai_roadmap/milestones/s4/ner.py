@@ -14,7 +14,8 @@
    choose the best **by dev F1**; the target's ``f1`` is that model's test F1.
 
 Fine-tuned encoders (the s4.mlm RoBERTa, full or LoRA) report through the same
-:class:`ModelReport` rows: :func:`encoder_reports` is where they join the comparison.
+:class:`~ai_roadmap.nlp.ner.report.ModelReport` rows: :func:`encoder_reports` is where
+they join the comparison.
 
 Checks (``checks_failed``): the trained CRF's log-partition and Viterbi equal brute-force
 enumeration on a tiny case; our scorer equals seqeval (strict IOB2) on this run's test
@@ -24,9 +25,8 @@ predictions; no dev or test article is in the training or pretraining text.
 from __future__ import annotations
 
 import itertools
-import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from ai_roadmap.nlp.ner import scorer
 from ai_roadmap.nlp.ner.embeddings import SGNSConfig, SGNSReport, train_sgns
 from ai_roadmap.nlp.ner.features import Vocab
 from ai_roadmap.nlp.ner.model import BiLSTMCRF, BiLSTMCRFConfig, count_parameters
+from ai_roadmap.nlp.ner.report import ModelReport, write_reports
 from ai_roadmap.nlp.ner.tagger import save
 from ai_roadmap.nlp.ner.train import TrainConfig, TrainReport, tag_texts, train_tagger
 from ai_roadmap.plots import figure
@@ -129,20 +130,6 @@ def prepare(c: Config) -> Data:
 # ── models ───────────────────────────────────────────────────────────────────────────
 
 
-@dataclass
-class ModelReport:
-    """One row of the comparison: a model's dev and test scores, per type and overall."""
-
-    name: str
-    kind: str  # "bilstm-crf" | "encoder" (fine-tuned s4.mlm, added by encoder_reports)
-    dev: dict[str, scorer.Score]
-    test: dict[str, scorer.Score]
-    parameters: int
-    train_seconds: float
-    details: dict[str, Any] = field(default_factory=dict)
-    test_predictions: list[list[str]] = field(default_factory=list, repr=False)
-
-
 def pretrain(c: Config, data: Data, vocab: Vocab) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Skip-gram tables for characters and bigrams (only if a variant uses them)."""
     tables: dict[str, torch.Tensor] = {}
@@ -187,17 +174,14 @@ def train_variant(
 def evaluate(
     name: str, model: BiLSTMCRF, vocab: Vocab, data: Data, report: TrainReport, max_len: int
 ) -> ModelReport:
-    dev_pred = tag_texts(model, vocab, [s.text for s in data.dev], max_len)
-    test_pred = tag_texts(model, vocab, [s.text for s in data.test], max_len)
-    return ModelReport(
-        name,
-        "bilstm-crf",
-        scorer.score([s.labels for s in data.dev], dev_pred),
-        scorer.score([s.labels for s in data.test], test_pred),
-        count_parameters(model),
-        report.seconds,
-        {"steps": report.steps, "epochs": report.epochs, "stopped": report.stopped},
-        test_pred,
+    gold = ([s.labels for s in data.dev], [s.labels for s in data.test])
+    predicted = (
+        tag_texts(model, vocab, [s.text for s in data.dev], max_len),
+        tag_texts(model, vocab, [s.text for s in data.test], max_len),
+    )
+    details = {"steps": report.steps, "epochs": report.epochs, "stopped": report.stopped}
+    return ModelReport.of(
+        name, "bilstm-crf", gold, predicted, count_parameters(model), report.seconds, details
     )
 
 
@@ -281,7 +265,7 @@ def _run(c: Config, out: Path) -> Result:
     metrics = _metrics(best, reports, data, vocab, pretrain_seconds) | check_metrics
     artifacts = {
         "checks.csv": write_table(records, out / "checks.csv"),
-        "models.json": _write_reports(out / "models.json", reports, best),
+        "models.json": write_reports(out / "models.json", reports, best),
         "dev_f1.png": _plot(out / "dev_f1.png", histories),
     }
     model_path = None
@@ -323,24 +307,6 @@ def _card_metrics(best: ModelReport) -> dict[str, float]:
     return {"test_" + k: v for k, v in scorer.flat(best.test).items()} | {
         "dev_f1": best.dev["overall"].f1
     }
-
-
-def _write_reports(path: Path, reports: list[ModelReport], best: ModelReport) -> Path:
-    rows = [
-        {
-            "name": r.name,
-            "kind": r.kind,
-            "chosen": r is best,
-            "dev": {k: asdict(v) for k, v in r.dev.items()},
-            "test": {k: asdict(v) for k, v in r.test.items()},
-            "parameters": r.parameters,
-            "train_seconds": r.train_seconds,
-            **r.details,
-        }
-        for r in reports
-    ]
-    path.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
-    return path
 
 
 def _plot(path: Path, histories: dict[str, TrainReport]) -> Path:
