@@ -73,6 +73,7 @@ def test_without_ids_an_article_starts_at_a_heading_after_body_text() -> None:
     ]
     ids = pd.article_ids(lines)
     assert ids == ["199801-L00001"] * 3 + ["199801-L00004"] * 2 + ["199801-L00006"] * 3
+    assert pd.line_splits(lines) == [article_split(i) for i in ids]
 
 
 def test_split_rule_spreads_articles_about_80_10_10() -> None:

@@ -21,8 +21,8 @@ end a sentence (no final 。！？”） etc., a trailing ``（图片）``-style
 follows a body line, and its id is ``199801-L<first line number>``. Either way
 :func:`article_split` assigns whole articles, by a fixed hash: ``sha256(id) mod 10``
 is 0 → test, 1 → dev, else train. Other milestones that train on this text (MLM
-pretraining) use :func:`article_ids` and :func:`article_split` to leave the dev and
-test articles out.
+pretraining) use :func:`line_splits` (or :func:`article_ids` + :func:`article_split`)
+on the raw lines to leave the dev and test articles out.
 """
 
 from __future__ import annotations
@@ -112,6 +112,14 @@ def article_ids(lines: list[str]) -> list[str]:
         previous_heading = heading
         ids.append(current)
     return ids
+
+
+def line_splits(lines: list[str]) -> list[str]:
+    """The split ("train" | "dev" | "test") of every raw line of 199801.txt, by its article.
+
+    For text pretraining on this corpus: keep only the lines marked "train".
+    """
+    return [article_split(a) for a in article_ids(lines)]
 
 
 # ── one line → words → BIO ─────────────────────────────────────────────────────────
