@@ -38,6 +38,11 @@ def test_smoke_run_reports_checks_registers_and_tags(
     assert m["test_sentences"] == 100 and not report.proxy
     assert {"models.json", "checks.csv", "dev_f1.png"} <= set(report.artifacts)
     assert any(note.startswith("pass no_dev_test_article_in_training") for note in report.notes)
-    result = CliRunner().invoke(app, ["ner", "鲁迅先生曾在北京大学任教", "--json"])
+    text = "鲁迅先生曾在北京大学任教"
+    result = CliRunner().invoke(app, ["ner", text, "--json"])
     assert result.exit_code == 0, result.output
-    assert isinstance(json.loads(result.stdout), list)
+    found = json.loads(result.stdout)
+    assert all(text[e["start"] : e["end"]] == e["text"] for e in found)
+    plain = CliRunner().invoke(app, ["ner", text])
+    assert plain.exit_code == 0 and "s4.ner version 1" in plain.output
+    assert len([line for line in plain.stdout.splitlines() if "\t" in line]) == len(found)
