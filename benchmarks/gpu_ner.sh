@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # s4.ner at full scale on one CUDA GPU, within 10 minutes on an H200-class card: skip-gram
-# tables (≤ 2 × 120 s), then three BiLSTM-CRFs (pretrained / random / characters only) of
-# ≤ 120 s each, every train sentence, early stopping on dev F1, all test sentences scored.
+# tables on the GPU (≤ 2 × 60 s), then three BiLSTM-CRFs (pretrained / random / characters
+# only) of ≤ 130 s each, every train sentence, early stopping on dev F1, all test sentences
+# scored on the GPU.
 #
 #   benchmarks/gpu_ner.sh prepare    # here, online: the pulled dataset into .gpu-ner/data
 #   benchmarks/gpu_ner.sh [OUT]      # on the GPU machine, offline: writes OUT/s4.ner.json

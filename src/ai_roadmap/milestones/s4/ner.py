@@ -24,6 +24,7 @@ predictions; no dev or test article is in the training or pretraining text.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -168,7 +169,7 @@ def train_variant(
     train = ([s.text for s in data.train], [s.labels for s in data.train])
     dev = ([s.text for s in data.dev], [s.labels for s in data.dev])
     report = train_tagger(model, vocab, train, dev, c.train, c.seed, device)
-    return model.cpu().eval(), report
+    return model.eval(), report  # left on its device: scoring runs there too
 
 
 def evaluate(
@@ -199,7 +200,7 @@ def encoder_reports(c: Config, data: Data) -> list[ModelReport]:
 
 def check_crf(model: BiLSTMCRF, seed: int) -> list[CheckRecord]:
     """The trained CRF vs enumeration of all 7^4 tag paths of a random 4-character case."""
-    crf = model.crf
+    crf = copy.deepcopy(model.crf).cpu()
     gen = torch.Generator().manual_seed(seed)
     emissions = torch.randn(1, 4, crf.num_tags, generator=gen)
     paths = list(itertools.product(range(crf.num_tags), repeat=4))

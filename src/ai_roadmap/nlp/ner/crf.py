@@ -137,7 +137,9 @@ class CRF(nn.Module):
     def _decoding_scores(self, constrained: bool) -> tuple[torch.Tensor, torch.Tensor]:
         if not constrained:
             return self.start_transitions, self.transitions
-        forbid = torch.tensor(FORBIDDEN, dtype=self.transitions.dtype)
+        forbid = torch.tensor(
+            FORBIDDEN, dtype=self.transitions.dtype, device=self.transitions.device
+        )
         start = torch.where(self.allowed_start, self.start_transitions, forbid)
         return start, torch.where(self.allowed, self.transitions, forbid)
 
