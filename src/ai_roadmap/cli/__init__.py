@@ -1,7 +1,8 @@
 """``roadmap``: the roadmap, where you stand, and every milestone one command away.
 
 The commands live in :mod:`ai_roadmap.cli.roadmap` (list, show, run, status, tasks,
-plan), :mod:`ai_roadmap.cli.tools` (check, serve, poem, data) and :mod:`ai_roadmap.cli.models`
+plan), :mod:`ai_roadmap.cli.tools` (check, serve, poem, data), :mod:`ai_roadmap.cli.ner`
+(ner) and :mod:`ai_roadmap.cli.models`
 (the registry's aliases). Start-up stays light:
 only Typer, Rich and the YAML catalog are imported; scientific libraries and MLflow are
 imported inside the commands that need them.
@@ -74,10 +75,11 @@ def _records() -> dict[str, Any]:
 
 # the commands register themselves on ``app`` when imported
 from ai_roadmap.cli import models as _models  # noqa: E402
+from ai_roadmap.cli import ner as _ner  # noqa: E402
 from ai_roadmap.cli import roadmap as _roadmap  # noqa: E402
 from ai_roadmap.cli import tools as _tools  # noqa: E402
 
-__all__ = ["_models", "_roadmap", "_tools", "app", "main"]
+__all__ = ["_models", "_ner", "_roadmap", "_tools", "app", "main"]
 
 
 def main() -> None:

