@@ -8,12 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ai_roadmap.datasets.modern_news import (
-    article_ids,
-    is_heading,
-    people_daily_split,
-    plain_text,
-)
+from ai_roadmap.datasets.modern_news import plain_text
+from ai_roadmap.datasets.people_daily import _is_heading as is_heading
+from ai_roadmap.datasets.people_daily import article_ids
+from ai_roadmap.datasets.people_daily import article_split as people_daily_split
 
 
 def test_plain_text_strips_tags_brackets_and_the_line_id() -> None:

