@@ -39,6 +39,13 @@ from ai_roadmap.config import typed
 from ai_roadmap.datasets.people_daily import TYPES, Sentence, load_sentences, review_lines
 from ai_roadmap.nlp.ner import scorer
 from ai_roadmap.nlp.ner.embeddings import SGNSConfig, SGNSReport, train_sgns
+from ai_roadmap.nlp.ner.encoder import (
+    EncoderRows,
+    EncoderSection,
+    encoder_rows,
+    memory_metrics,
+    memory_note,
+)
 from ai_roadmap.nlp.ner.features import Vocab
 from ai_roadmap.nlp.ner.model import BiLSTMCRF, BiLSTMCRFConfig, count_parameters
 from ai_roadmap.nlp.ner.report import ModelReport, write_reports
@@ -98,6 +105,7 @@ class Config:
     embeddings: Embeddings = field(default_factory=Embeddings)
     model: Model = field(default_factory=Model)
     train: Train = field(default_factory=Train)
+    encoder: EncoderSection = field(default_factory=EncoderSection)
 
     def __post_init__(self) -> None:
         unknown = [v for v in self.variants if v not in VARIANTS]
@@ -186,13 +194,10 @@ def evaluate(
     )
 
 
-def encoder_reports(c: Config, data: Data) -> list[ModelReport]:
-    """Rows for fine-tuned encoders (s4.mlm RoBERTa with a tagging head, full or LoRA).
-
-    Not part of this module yet: the encoder fine-tuning lives in its own library
-    module and adds its rows here, scored by the same scorer on the same splits.
-    """
-    return []
+def encoder_reports(c: Config, data: Data, scratch: Path) -> EncoderRows:
+    """The s4.mlm encoder fine-tuned fully and with LoRA (:mod:`ai_roadmap.nlp.ner.encoder`),
+    scored by the same scorer on the same splits, and LoRA's memory sweep."""
+    return encoder_rows(c.encoder, data.train, data.dev, data.test, scratch)
 
 
 # ── checks ───────────────────────────────────────────────────────────────────────────
@@ -258,27 +263,36 @@ def _run(c: Config, out: Path) -> Result:
         model, report = train_variant(c, name, data, vocab, tables, _device(c.train.device))
         reports.append(evaluate(name, model, vocab, data, report, c.train.max_len))
         models[name], histories[name] = model, report
-    reports += encoder_reports(c, data)
+    encoder = encoder_reports(c, data, out / "encoder")
+    reports += encoder.reports
     best = max(reports, key=lambda r: r.dev["overall"].f1)
+    servable = max((r for r in reports if r.name in models), key=lambda r: r.dev["overall"].f1)
     records = [*check_crf(models[c.variants[0]], c.seed), check_scorer(reports, data)]
     records.append(check_leakage(data))
     check_metrics, check_notes = summarise(records)
     metrics = _metrics(best, reports, data, vocab, pretrain_seconds) | check_metrics
+    metrics |= memory_metrics(encoder.memory) | _encoder_metrics(encoder)
     artifacts = {
         "checks.csv": write_table(records, out / "checks.csv"),
         "models.json": write_reports(out / "models.json", reports, best),
         "dev_f1.png": _plot(out / "dev_f1.png", histories),
     }
-    model_path = None
-    if best.name in models:
-        model_path = save(models[best.name], vocab, out / "model", _card_metrics(best))
+    model_path = save(models[servable.name], vocab, out / "model", _card_metrics(servable))
     return Result(
         metrics=metrics,
         dataset=_dataset_text(data),
         artifacts=artifacts,
         model_path=model_path,
-        params={"best_model": best.name, "variants": c.variants, "tags": TAGS},
-        notes=_notes(c, best, reports, sgns, data) + check_notes,
+        params={
+            "best_model": best.name,
+            "registered_model": servable.name,
+            "variants": c.variants,
+            "tags": TAGS,
+            "encoder": encoder.origin or encoder.skipped,
+        },
+        notes=_notes(c, best, reports, sgns, data)
+        + _encoder_notes(encoder, best, servable)
+        + check_notes,
     )
 
 
@@ -302,6 +316,35 @@ def _metrics(
         "vocab_bigrams": float(len(vocab.bigrams)),
     }
     return metrics
+
+
+def _encoder_metrics(encoder: EncoderRows) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    for r in encoder.reports:
+        metrics[f"{r.name}_trainable_parameters"] = float(r.details["trainable_parameters"])
+        metrics[f"{r.name}_tokens_per_second"] = float(r.details["tokens_per_second"])
+    return metrics
+
+
+def _encoder_notes(encoder: EncoderRows, best: ModelReport, servable: ModelReport) -> list[str]:
+    if not encoder.reports:
+        return [f"encoder rows: none ({encoder.skipped})"]
+    notes = [
+        f"encoder rows: {encoder.origin} (the small RoBERTa s4.mlm pretrained here, not a "
+        "published Chinese BERT), fine-tuned with a softmax tagging head and BIO repair; "
+        + "; ".join(
+            f"{r.name} trains {r.details['trainable_parameters']} of {r.parameters} "
+            f"parameters, {r.details['train_sentences']} train sentences"
+            for r in encoder.reports
+        ),
+        memory_note(encoder.memory),
+    ]
+    if best.name != servable.name:
+        notes.append(
+            f"{best.name} has the best dev F1, but `roadmap ner` serves BiLSTM-CRF folders: "
+            f"the registered tagger is {servable.name}"
+        )
+    return notes
 
 
 def _card_metrics(best: ModelReport) -> dict[str, float]:
