@@ -33,7 +33,7 @@ def test_smoke_run_reports_checks_registers_and_tags(
     report = runner.run_milestone("s4.ner", "smoke", [f"encoder.source={encoder}"])
     m = report.metrics
     assert report.verdict in ("pass", "fail") and 0.0 <= m["f1"] <= 1.0
-    assert m["checks_failed"] == 0 and m["checks_passed"] == 4
+    assert m["checks_failed"] == 0 and m["checks_passed"] == 5  # + LoRA = PEFT on the encoder
     for name in ("pretrained", "random"):
         assert 0.0 <= m[f"{name}_dev_f1"] <= 1.0
         for kind in ("PER", "LOC", "ORG"):

@@ -269,6 +269,12 @@ def _run(c: Config, out: Path) -> Result:
     servable = max((r for r in reports if r.name in models), key=lambda r: r.dev["overall"].f1)
     records = [*check_crf(models[c.variants[0]], c.seed), check_scorer(reports, data)]
     records.append(check_leakage(data))
+    if "peft" in encoder.details:
+        outputs, grads = encoder.details["peft"]
+        detail = (
+            f"float64, {encoder.origin}, output |Δ| {outputs:.1e}, A/B gradient |Δ| {grads:.1e}"
+        )
+        records.append(record("lora_equals_peft", max(outputs, grads), 1e-9, detail))
     check_metrics, check_notes = summarise(records)
     metrics = _metrics(best, reports, data, vocab, pretrain_seconds) | check_metrics
     metrics |= memory_metrics(encoder.memory) | _encoder_metrics(encoder)

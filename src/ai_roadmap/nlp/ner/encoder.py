@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ai_roadmap.errors import RoadmapError, UsageError
 from ai_roadmap.nlp.ner import scorer
@@ -145,6 +145,7 @@ def encoder_rows(
     if folder is None:
         return EncoderRows(skipped=origin)
     rows = EncoderRows(origin=origin)
+    rows.details["peft"] = peft_agreement(folder, section, [s.text for s in train[:4]])
     train_used = train[: section.max_train or None]
     dev_used = dev[: section.max_dev or None]
     tagged = (
@@ -236,3 +237,48 @@ def memory_note(memory: list[dict[str, float]], bar: float = 0.4) -> str:
         f"{where}: LoRA removes the frozen weights' gradients and AdamW moments, a fixed "
         "amount, while activations grow with batch × length"
     )
+
+
+def peft_agreement(folder: Path, section: EncoderSection, texts: list[str]) -> tuple[float, float]:
+    """Our LoRA vs PEFT's on this encoder, float64, same non-zero A and B: the largest
+    |Δ| of the outputs and of the A/B gradients on a batch of real sentences."""
+    import copy
+
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModel, AutoTokenizer
+
+    from ai_roadmap.nlp.lora import LoRALinear, inject_lora
+
+    base = AutoModel.from_pretrained(folder).double().eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    batch = tokenizer(texts, padding=True, truncation=True, max_length=32, return_tensors="pt")
+    ours = copy.deepcopy(base)
+    inject_lora(ours, section.lora_targets, r=section.lora_r, alpha=section.lora_alpha)
+    config = LoraConfig(
+        r=section.lora_r,
+        lora_alpha=cast(Any, section.lora_alpha),  # PEFT types it int; a float scales exactly
+        target_modules=list(section.lora_targets),
+        lora_dropout=0.0,
+    )
+    theirs: Any = get_peft_model(copy.deepcopy(base), config)
+    generator = torch.Generator().manual_seed(0)
+    pairs = []
+    for name, layer in ours.named_modules():
+        if isinstance(layer, LoRALinear):
+            peft_layer = theirs.base_model.model.get_submodule(name)
+            with torch.no_grad():
+                layer.lora_B.normal_(0.0, 0.1, generator=generator)  # the update must matter
+                peft_layer.lora_A["default"].weight.copy_(layer.lora_A)
+                peft_layer.lora_B["default"].weight.copy_(layer.lora_B)
+            pairs.append((layer, peft_layer))
+    out_ours = ours(**batch).last_hidden_state
+    out_theirs = theirs(**batch).last_hidden_state
+    (out_ours**2).sum().backward()
+    (out_theirs**2).sum().backward()
+    grads = [
+        float((mine.lora_A.grad - other.lora_A["default"].weight.grad).abs().max())
+        + float((mine.lora_B.grad - other.lora_B["default"].weight.grad).abs().max())
+        for mine, other in pairs
+    ]
+    return float((out_ours - out_theirs).abs().max()), max(grads, default=float("nan"))
