@@ -1,0 +1,1 @@
+"""Stage 4: deep-learning tracks (vision, NLP) and their deployment."""
