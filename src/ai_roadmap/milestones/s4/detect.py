@@ -50,8 +50,8 @@ class Scenes:
     name: str = "stamps3"
     categories: tuple[str, ...] = ("food/fruit", "animals/mammals", "vehicles")
     class_names: tuple[str, ...] = ("fruit", "mammal", "vehicle")
-    size: int = 160
-    n_scenes: tuple[int, ...] = (1200, 200, 300)
+    size: int = 128
+    n_scenes: tuple[int, ...] = (800, 200, 300)
     objects: tuple[int, ...] = (1, 4)
     scale: tuple[float, ...] = (0.2, 0.55)
     max_rotation: float = 25.0
@@ -69,12 +69,12 @@ class Model:
 @dataclass(frozen=True)
 class Train:
     epochs: int = 8
-    batch_size: int = 32
+    batch_size: int = 16
     lr: float = 3e-3
     weight_decay: float = 5e-4
     warmup_fraction: float = 0.05
-    ema_decay: float = 0.998
-    ema_tau: float = 100.0
+    ema_decay: float = 0.99
+    ema_tau: float = 50.0
     colour: float = 0.2
     channels_last: bool = False
     progress: bool = True
@@ -94,9 +94,9 @@ class Trees:
 
     enabled: bool = True
     held_out: str = "OSBS_029"
-    tile: int = 160
-    epochs: int = 4
-    max_tiles: int | None = None
+    tile: int = 128
+    epochs: int = 2
+    max_tiles: int | None = 240
 
 
 @dataclass(frozen=True)
