@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from ai_roadmap.vision.detect.assigner import assign
@@ -10,6 +11,8 @@ from ai_roadmap.vision.detect.boxes import make_anchors
 from ai_roadmap.vision.detect.loss import detection_loss
 from ai_roadmap.vision.detect.model import Detector, DetectorConfig, dfl_expectation
 from ai_roadmap.vision.detect.train import pad_targets
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors: threads only contend
 
 TINY = DetectorConfig(num_classes=2, width=8, max_width=32, reg_max=8, image_size=64)
 
@@ -42,6 +45,7 @@ def test_assigner_picks_cells_inside_the_box_and_prefers_good_predictions() -> N
     assert torch.allclose(result.scores[0, 1], torch.tensor([0.0, 1.0]))
 
 
+@pytest.mark.slow
 def test_training_overfits_one_batch() -> None:
     torch.manual_seed(0)
     model = Detector(TINY)
@@ -60,5 +64,5 @@ def test_training_overfits_one_batch() -> None:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     assert losses[-1] < 0.5 * losses[0]

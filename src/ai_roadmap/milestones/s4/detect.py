@@ -78,6 +78,7 @@ class Train:
     colour: float = 0.2
     channels_last: bool = False
     progress: bool = True
+    threads: int = 1  # torch intra-op threads; 0 = torch's default
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,8 @@ def train_detector(
         image_size=images.shape[1],
     )
     model = Detector(arch)
-    options = TrainConfig(**{**asdict(c.train), "epochs": epochs, "seed": c.seed})
+    fields = {k: v for k, v in asdict(c.train).items() if k != "threads"}
+    options = TrainConfig(**{**fields, "epochs": epochs, "seed": c.seed})
 
     def validate(m: Detector) -> float:
         dets = predict(
@@ -320,7 +322,15 @@ def save_detector(
 
 
 def run(cfg: DictConfig | Config) -> Result:
+    """Train, choose, score and save; the whole run with ``train.threads`` torch threads."""
+    from ai_roadmap.training.threads import torch_threads
+
     c = cfg if isinstance(cfg, Config) else typed(cfg, Config)
+    with torch_threads(c.train.threads):
+        return run_detect(c)
+
+
+def run_detect(c: Config) -> Result:
     from ai_roadmap.vision.detect.model import count_parameters
     from ai_roadmap.vision.scenes import composite_scenes, scenes_folder
 
