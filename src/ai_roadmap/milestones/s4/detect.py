@@ -51,7 +51,7 @@ class Scenes:
     categories: tuple[str, ...] = ("food/fruit", "animals/mammals", "vehicles")
     class_names: tuple[str, ...] = ("fruit", "mammal", "vehicle")
     size: int = 128
-    n_scenes: tuple[int, ...] = (800, 200, 300)
+    n_scenes: tuple[int, ...] = (1600, 200, 300)
     objects: tuple[int, ...] = (1, 4)
     scale: tuple[float, ...] = (0.2, 0.55)
     max_rotation: float = 25.0
@@ -68,7 +68,7 @@ class Model:
 
 @dataclass(frozen=True)
 class Train:
-    epochs: int = 8
+    epochs: int = 20
     batch_size: int = 16
     lr: float = 3e-3
     weight_decay: float = 5e-4
@@ -96,8 +96,8 @@ class Trees:
     enabled: bool = True
     held_out: str = "OSBS_029"
     tile: int = 128
-    epochs: int = 2
-    max_tiles: int | None = 240
+    epochs: int = 20
+    max_tiles: int | None = None
 
 
 @dataclass(frozen=True)
