@@ -51,8 +51,8 @@ class Scenes:
     categories: tuple[str, ...] = ("food/fruit", "animals/mammals", "vehicles")
     class_names: tuple[str, ...] = ("fruit", "mammal", "vehicle")
     size: int = 128
-    n_scenes: tuple[int, ...] = (1600, 200, 300)
-    objects: tuple[int, ...] = (1, 4)
+    n_scenes: tuple[int, ...] = (4000, 200, 300)
+    objects: tuple[int, ...] = (1, 5)
     scale: tuple[float, ...] = (0.2, 0.55)
     max_rotation: float = 25.0
     min_visible: float = 0.4
@@ -68,7 +68,7 @@ class Model:
 
 @dataclass(frozen=True)
 class Train:
-    epochs: int = 20
+    epochs: int = 16
     batch_size: int = 16
     lr: float = 3e-3
     weight_decay: float = 5e-4
