@@ -78,8 +78,9 @@ from ai_roadmap.cli import models as _models  # noqa: E402
 from ai_roadmap.cli import ner as _ner  # noqa: E402
 from ai_roadmap.cli import roadmap as _roadmap  # noqa: E402
 from ai_roadmap.cli import tools as _tools  # noqa: E402
+from ai_roadmap.cli import vision as _vision  # noqa: E402
 
-__all__ = ["_models", "_ner", "_roadmap", "_tools", "app", "main"]
+__all__ = ["_models", "_ner", "_roadmap", "_tools", "_vision", "app", "main"]
 
 
 def main() -> None:

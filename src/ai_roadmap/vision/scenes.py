@@ -361,6 +361,7 @@ def save(splits: dict[str, Split], cfg: SceneConfig, folder: Path) -> None:
         (Path(tmp) / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         if folder.exists():
             shutil.rmtree(folder)
+        Path(tmp).chmod(0o755)  # readable by every user of a shared data home
         Path(tmp).rename(folder)
         Path(tmp).mkdir()  # TemporaryDirectory removes it again on exit
 
