@@ -63,16 +63,3 @@ def one_torch_thread() -> Iterator[None]:
 
     with torch_threads(1):
         yield
-
-
-@pytest.fixture(scope="session")
-def hf_trainer() -> Iterator[None]:
-    """The HF ``Trainer`` under pytest: ``tests/`` is on ``sys.path`` (pyproject's
-    ``pythonpath``), so ``tests/datasets/`` shadows the Hugging Face ``datasets`` package as a
-    namespace package and transformers, which only asks ``find_spec("datasets")``, takes it for
-    the real one. Not installed here, so the Trainer is told so."""
-    import transformers.trainer
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(transformers.trainer, "is_datasets_available", lambda: False)
-        yield

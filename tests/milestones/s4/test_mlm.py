@@ -29,7 +29,7 @@ def home(tmp_path_factory: pytest.TempPathFactory, data_home: Path) -> Iterator[
 
 
 @pytest.fixture(scope="module")
-def smoke(home: Path, hf_trainer: None) -> RunReport:
+def smoke(home: Path) -> RunReport:
     from ai_roadmap import runner
 
     return runner.run_milestone("s4.mlm", "smoke")

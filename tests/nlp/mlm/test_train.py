@@ -15,7 +15,7 @@ from ai_roadmap.nlp.mlm.model import EncoderSize, build_model, count_parameters
 from ai_roadmap.nlp.mlm.tokenizer import train_char_tokenizer
 from ai_roadmap.nlp.mlm.train import PhaseOptions, fixed_batches, heldout_loss, train_phase
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread", "hf_trainer")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 LINE = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"  # 24 characters + [SEP] = 25 tokens
 TINY = EncoderSize(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, dropout=0.0)
 
