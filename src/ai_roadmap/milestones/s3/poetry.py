@@ -35,32 +35,13 @@ from ai_roadmap.nlp.poetry.corpus import (
 from ai_roadmap.nlp.poetry.generate import NeuralStepper, Sampling, Stepper, write_poem
 from ai_roadmap.nlp.poetry.model import build
 from ai_roadmap.nlp.poetry.ngram import KneserNeyLM, NGramStepper
+from ai_roadmap.nlp.poetry.sections import DataSection, Split, VocabSection
 from ai_roadmap.nlp.poetry.store import save
 from ai_roadmap.nlp.poetry.train import TrainConfig, TrainReport, train_language_model
 from ai_roadmap.nlp.poetry.vocab import Vocab
 from ai_roadmap.plots import figure
 from ai_roadmap.result import Result
 from ai_roadmap.training.threads import torch_threads
-
-
-@dataclass(frozen=True)
-class Split:
-    """Fractions of the poems held out, by a seeded permutation of whole poems."""
-
-    val_fraction: float = 0.05
-    test_fraction: float = 0.05
-
-
-@dataclass(frozen=True)
-class VocabSection:
-    min_freq: int = 3  # rarer training characters become <unk>
-
-
-@dataclass(frozen=True)
-class DataSection:
-    train_forms: Literal["all", "regulated"] = "all"
-    max_train_poems: int = 0  # 0: the whole training split
-    max_val_poems: int = 0  # validation poems for early stopping and perplexity (0: all)
 
 
 @dataclass(frozen=True)

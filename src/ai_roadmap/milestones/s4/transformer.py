@@ -40,6 +40,7 @@ from ai_roadmap.nlp.poetry import evaluate as ev
 from ai_roadmap.nlp.poetry.corpus import FORMS, Cleaning, Poem, Splits, load_corpus, split_poems
 from ai_roadmap.nlp.poetry.generate import NeuralStepper, Sampling, Stepper, write_poem
 from ai_roadmap.nlp.poetry.model import build
+from ai_roadmap.nlp.poetry.sections import DataSection, Split, VocabSection
 from ai_roadmap.nlp.poetry.store import MILESTONE as LSTM_ITEM
 from ai_roadmap.nlp.poetry.store import TRANSFORMER_MILESTONE, load, save
 from ai_roadmap.nlp.poetry.train import TrainConfig, TrainReport, make_batches, mean_nll
@@ -59,24 +60,6 @@ SPLIT_KEYS = (
     "split.test_fraction",
     *(f"corpus.{f.name}" for f in dataclasses.fields(Cleaning)),
 )
-
-
-@dataclass(frozen=True)
-class Split:
-    val_fraction: float = 0.05
-    test_fraction: float = 0.05
-
-
-@dataclass(frozen=True)
-class VocabSection:
-    min_freq: int = 3  # rarer training characters become <unk>
-
-
-@dataclass(frozen=True)
-class DataSection:
-    train_forms: Literal["all", "regulated"] = "all"
-    max_train_poems: int = 0  # 0: the whole training split
-    max_val_poems: int = 0  # validation poems for early stopping and perplexity (0: all)
 
 
 @dataclass(frozen=True)
