@@ -26,6 +26,7 @@ BatchNorm is folded into the convolution before its weights are quantised.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -142,17 +143,22 @@ def quantize_int8(
     with tempfile.TemporaryDirectory(prefix=".int8-", dir=dst.parent) as tmp:
         prepared, out = Path(tmp) / "prepared.onnx", Path(tmp) / dst.name
         _preprocess(src, prepared)
-        quantize_static(
-            str(prepared),
-            str(out),
-            _reader(name, calibration, batch),
-            quant_format=QuantFormat.QDQ,
-            activation_type=QuantType.QInt8,
-            weight_type=QuantType.QInt8,
-            per_channel=per_channel,
-            calibrate_method=calibrate,
-            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
-        )
+        root = logging.getLogger()  # the quantiser warns on the root logger about 1-D constants
+        level, root.level = root.level, logging.ERROR
+        try:
+            quantize_static(
+                str(prepared),
+                str(out),
+                _reader(name, calibration, batch),
+                quant_format=QuantFormat.QDQ,
+                activation_type=QuantType.QInt8,
+                weight_type=QuantType.QInt8,
+                per_channel=per_channel,
+                calibrate_method=calibrate,
+                extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+            )
+        finally:
+            root.setLevel(level)
         os.replace(out, dst)
     return QuantReport(
         path=dst,
