@@ -44,8 +44,8 @@ class EncoderSection:
     batch_size: int = 32
     epochs: int = 3
     patience: int = 2
-    lr_full: float = 5e-4
-    lr_lora: float = 3e-3
+    lr_full: float = 2e-3
+    lr_lora: float = 5e-3
     lora_r: int = 8
     lora_alpha: float = 16.0
     lora_targets: list[str] = field(default_factory=lambda: ["query", "value"])
