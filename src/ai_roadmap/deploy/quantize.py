@@ -101,13 +101,15 @@ def _input_name(path: Path) -> str:
 
 
 def _preprocess(src: Path, dst: Path) -> None:
-    """Shape inference + ORT graph optimisation (BatchNorm folding) before quantisation."""
+    """ONNX shape inference + ORT graph optimisation (BatchNorm folding) before quantisation.
+
+    Symbolic shape inference (for transformer graphs) is skipped: convolutional graphs need
+    only ONNX's own, and when it fails on an op it does not know it dumps a model into the
+    working directory.
+    """
     from onnxruntime.quantization import quant_pre_process
 
-    try:
-        quant_pre_process(str(src), str(dst), skip_symbolic_shape=False)
-    except Exception:  # symbolic shape inference does not know every exporter's ops
-        quant_pre_process(str(src), str(dst), skip_symbolic_shape=True)
+    quant_pre_process(str(src), str(dst), skip_symbolic_shape=True)
 
 
 def quantize_int8(

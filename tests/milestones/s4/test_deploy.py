@@ -18,8 +18,14 @@ def test_without_registered_models_it_names_the_run_to_do(roadmap_home: Path) ->
     assert "\n" not in str(caught.value)
 
 
-def test_smoke_exports_quantises_times_and_scores_both_models(roadmap_home: Path) -> None:
+def test_smoke_exports_quantises_times_and_scores_both_models(
+    roadmap_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ai_roadmap import runner
+
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)  # nothing may be left in the working directory
 
     for item in ("s4.detect", "s4.segment"):
         runner.run_milestone(item, "smoke")
@@ -39,3 +45,4 @@ def test_smoke_exports_quantises_times_and_scores_both_models(roadmap_home: Path
     missed = sum(m[f"{n}_ort_speedup_b1"] < 1.3 for n in ("detect", "segment"))
     assert m["ort_bars_missed"] == missed
     assert {"detect.int8", "segment.int8", "checks.csv"} <= set(report.artifacts)
+    assert list(cwd.iterdir()) == []
