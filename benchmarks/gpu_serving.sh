@@ -20,29 +20,9 @@ if [ "${1:-}" = "prepare" ]; then
   grep -qx "/$GPU_DIR/" .git/info/exclude 2>/dev/null || echo "/$GPU_DIR/" >> .git/info/exclude
   rm -rf "$GPU_DIR" && mkdir -p "$GPU_DIR/wheels" "$GPU_DIR/data"
   # what s5.serving imports, and what those need, at the versions installed here; never torch
-  pins=$($python - <<'PY'
-import importlib.metadata as m
-import re
-roots = ["grpcio", "grpcio-tools", "grpcio-health-checking", "grpcio-reflection", "protobuf",
-         "aiohttp", "litserve", "fastapi", "uvicorn", "httptools", "prometheus-client",
-         "onnx", "onnxscript", "onnxruntime", "hydra-core", "pydantic-settings", "matplotlib",
-         "psutil", "threadpoolctl", "packaging"]
-skip = {"torch", "antlr4-python3-runtime", "setuptools", "numpy"}
-seen, todo = {}, list(roots)
-while todo:
-    name = re.split(r"[ <>=!;\[~(]", todo.pop(), maxsplit=1)[0].lower().replace("_", "-")
-    if name in seen or name in skip:
-        continue
-    try:
-        seen[name] = m.version(name)
-    except m.PackageNotFoundError:
-        continue
-    for req in m.requires(name) or []:
-        if "extra ==" not in req and 'python_version < "3.1' not in req:
-            todo.append(req)
-print(" ".join(f"{n}=={v}" for n, v in sorted(seen.items())))
-PY
-)
+  pins=$($python benchmarks/wheel_pins.py grpcio grpcio-tools grpcio-health-checking \
+    grpcio-reflection protobuf aiohttp litserve fastapi uvicorn httptools prometheus-client onnx \
+    onnxscript onnxruntime hydra-core pydantic-settings matplotlib psutil threadpoolctl packaging)
   # shellcheck disable=SC2086
   $python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
     --implementation cp --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \

@@ -36,26 +36,8 @@ if [ "${1:-}" = "prepare" ]; then
   python=${PYTHON:-.venv/bin/python}
   grep -qx "/$GPU_DIR/" .git/info/exclude 2>/dev/null || echo "/$GPU_DIR/" >> .git/info/exclude
   rm -rf "$GPU_DIR" && mkdir -p "$GPU_DIR/wheels" "$GPU_DIR/data"
-  pins=$($python - $COMMON $ROOTS <<'PY'
-import importlib.metadata as m
-import re
-import sys
-skip = {"torch", "antlr4-python3-runtime", "setuptools", "numpy"}
-seen, todo = {}, list(sys.argv[1:])
-while todo:
-    name = re.split(r"[ <>=!;\[~(]", todo.pop(), maxsplit=1)[0].lower().replace("_", "-")
-    if name in seen or name in skip or name.startswith("nvidia-"):
-        continue
-    try:
-        seen[name] = m.version(name)
-    except m.PackageNotFoundError:
-        continue
-    for req in m.requires(name) or []:
-        if "extra ==" not in req and 'python_version < "3.1' not in req:
-            todo.append(req)
-print(" ".join(f"{n}=={v}" for n, v in sorted(seen.items())))
-PY
-)
+  # shellcheck disable=SC2086
+  pins=$($python benchmarks/wheel_pins.py $COMMON $ROOTS)
   # shellcheck disable=SC2086
   $python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
     --implementation cp --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
