@@ -8,5 +8,5 @@
 #   benchmarks/gpu_ner.sh [OUT]      # on the GPU machine, offline: OUT/s4.ner.json, OUT/summary.md
 #   SCALE=smoke DEVICE=cpu benchmarks/gpu_ner.sh /tmp/out   # the same steps on a CPU
 #
-# Not run yet: no GPU has been lent to this project's runs so far. See benchmarks/gpu_stage4.sh.
+# Not yet run on a GPU; docs/*.md give the CPU figures. See benchmarks/gpu_stage4.sh.
 exec "$(dirname "$0")/gpu_stage4.sh" s4.ner "$@"
