@@ -281,4 +281,5 @@ def peft_agreement(folder: Path, section: EncoderSection, texts: list[str]) -> t
         + float((mine.lora_B.grad - other.lora_B["default"].weight.grad).abs().max())
         for mine, other in pairs
     ]
-    return float((out_ours - out_theirs).abs().max()), max(grads, default=float("nan"))
+    outputs = float((out_ours - out_theirs).detach().abs().max())
+    return outputs, max(grads, default=float("nan"))
