@@ -50,3 +50,30 @@ def report(
     typer.echo(f"wrote {write_markdown(card, page.with_suffix('.md'), with_figures=figures)}")
     ran = sum(row.record is not None for row in card.rows if row.item.kind == "milestone")
     typer.echo(f"{ran} milestone(s) with a recorded run, {len(card.rows)} items in all")
+
+
+@app.command()
+@user_errors
+def resume(
+    lang: str = typer.Option("zh", "--lang", help="zh or en."),
+    out: Path | None = typer.Option(None, "--out", help="Write the Markdown here too."),
+) -> None:
+    """Résumé bullets for the projects you ran, every number from your recorded runs."""
+    from ai_roadmap.report.resume import bullets
+    from ai_roadmap.tracking import latest_records
+
+    found = bullets(load_catalog(), latest_records(_settings()), lang)
+    if not found:
+        raise RoadmapError(
+            "no project has a recorded run yet: run one first, e.g. "
+            "`roadmap run s2.churn --scale quick`",
+            exit_code=1,
+        )
+    text = "\n".join(f"- {bullet.text}" for bullet in found) + "\n"
+    typer.echo(text, nl=False)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+        typer.echo(f"wrote {out}", err=True)
