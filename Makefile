@@ -36,6 +36,7 @@ run: data
 # Prometheus with promtool (s5.monitor).
 # Never `playwright install`: Playwright drives the system Chromium.
 SYSTEM_DEPS := chromium wrk mmdebstrap buildah prometheus
+CJK_FONT    := fonts-wqy-microhei
 system-deps:
 	@missing=; for t in $(SYSTEM_DEPS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -z "$$missing" ]; then :; \
@@ -43,6 +44,12 @@ system-deps:
 	  (apt-get update -qq && apt-get install -y -qq $(SYSTEM_DEPS) >/dev/null) || \
 	  { echo "could not apt-get install $(SYSTEM_DEPS): install them (root needed)"; exit 1; }; \
 	else echo "$(SYSTEM_DEPS) are needed: install them with your package manager"; exit 1; fi
+	@# a CJK font, so that Chromium draws the roadmap's Chinese titles in reports and screenshots
+	@if ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  if command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && apt-get install -y -qq $(CJK_FONT) >/dev/null) || \
+	    echo "could not install $(CJK_FONT): Chinese text in reports will show as boxes"; \
+	  else echo "no Chinese font found: install one (e.g. $(CJK_FONT)) for readable reports"; fi; fi
 
 # checkov (s5.infra's static checks of infra/) in its own venv: it pins packages (packaging,
 # networkx, cachetools, …) that would downgrade the project's; s5.infra finds it there.

@@ -20,6 +20,7 @@ from ai_roadmap.catalog import load_catalog
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ai_roadmap"
 BASE = {
     "errors": 0,
+    "machine": 0,
     "settings": 1,
     "result": 1,
     "config": 1,

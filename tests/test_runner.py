@@ -76,6 +76,8 @@ def test_run_records_metrics_verdict_and_artifacts(fake_catalog: Path) -> None:
     assert tags["roadmap.scale"] == "smoke"
     assert tags["roadmap.proxy"] == "false"
     assert tags["roadmap.git_sha"]
+    assert tags["roadmap.command"] == "roadmap run t.fake --scale smoke value=0.7"
+    assert "cores" in tags["roadmap.hardware"] and "GPU" in tags["roadmap.hardware"]
     assert run.data.metrics["score"] == 0.7
     assert run.data.params["value"] == "0.7"
     client, _ = tracking.client(get_settings())

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ai_roadmap import machine
 from ai_roadmap.artifacts import CARD_FILE
 from ai_roadmap.catalog import Item, Target, load_catalog
 from ai_roadmap.config import compose
@@ -196,7 +197,9 @@ def run_milestone(
             _flatten("", OmegaConf.to_container(cfg, resolve=True), params)
             params.pop("output_dir", None)
             _flatten("result", result.params, params)
-            _record(client, run_id, item, report, verdict, params, result, work)
+            command = " ".join(["roadmap run", item_id, "--scale", scale, *(overrides or [])])
+            extra = {"hardware": machine.describe(), "command": command}
+            _record(client, run_id, item, report, verdict, params, result, work, extra)
             lineage.log_data_tags(client, run_id, used, settings)
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -212,6 +215,7 @@ def _record(
     params: dict[str, str],
     result: Result,
     work: Path,
+    extra_tags: dict[str, str] | None = None,
 ) -> None:
     from mlflow.entities import Metric, Param, RunTag
 
@@ -225,6 +229,7 @@ def _record(
         "git_sha": git_sha(),
         "target": item.target.describe(report.scale) if item.target else "",
         "metric": item.target.metric if item.target else "",
+        **(extra_tags or {}),
     }
     client.log_batch(
         run_id,

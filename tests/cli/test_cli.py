@@ -53,6 +53,23 @@ def test_show(roadmap_home: Path) -> None:
     assert "roadmap run s0.titanic" in result.output
 
 
+def test_show_gives_the_stage6_plans_and_done_ticks_them(roadmap_home: Path) -> None:
+    leetcode = invoke("show", "s6.leetcode")
+    assert leetcode.exit_code == 0
+    text = " ".join(leetcode.output.split())
+    assert "plan:" in text and "13 problems a week for 8 weeks" in text
+    assert all(f"Week {week}" in text for week in range(1, 9))
+    opensource = " ".join(invoke("show", "s6.opensource").output.split())
+    for repo in ("huggingface/transformers", "Lightning-AI/pytorch-lightning"):
+        assert f"https://github.com/{repo}/issues?q=is:issue+is:open+label:%22good+first+issue" in (
+            opensource.replace(" ", "")
+        )
+    assert invoke("done", "s6.leetcode").exit_code == 0
+    status = json.loads(invoke("status", "--json").output)
+    (row,) = [r for r in status["items"] if r["id"] == "s6.leetcode"]
+    assert row["done"] is True
+
+
 @pytest.mark.parametrize("command", ["run", "show"])
 def test_unknown_id_suggests_closest(roadmap_home: Path, command: str) -> None:
     result = invoke(command, "s0.titanik")

@@ -71,6 +71,7 @@ class Item:
     hardware: str = "2-core CPU"
     extra: str | None = None  # the optional dependency group it needs, e.g. "deep"
     timings: dict[str, str] = field(default_factory=dict)
+    plan: tuple[str, ...] = ()  # a learning task's concrete steps (`roadmap show` prints them)
 
     @property
     def built(self) -> bool:
@@ -162,6 +163,7 @@ def _item(raw: dict[str, Any]) -> Item:
         hardware=raw.get("hardware", "2-core CPU"),
         extra=raw.get("extra"),
         timings={str(k): str(v) for k, v in (raw.get("timings") or {}).items()},
+        plan=tuple(raw.get("plan") or ()),
     )
 
 

@@ -76,11 +76,12 @@ def _records() -> dict[str, Any]:
 # the commands register themselves on ``app`` when imported
 from ai_roadmap.cli import models as _models  # noqa: E402
 from ai_roadmap.cli import ner as _ner  # noqa: E402
+from ai_roadmap.cli import record as _record  # noqa: E402
 from ai_roadmap.cli import roadmap as _roadmap  # noqa: E402
 from ai_roadmap.cli import tools as _tools  # noqa: E402
 from ai_roadmap.cli import vision as _vision  # noqa: E402
 
-__all__ = ["_models", "_ner", "_roadmap", "_tools", "_vision", "app", "main"]
+__all__ = ["_models", "_ner", "_record", "_roadmap", "_tools", "_vision", "app", "main"]
 
 
 def main() -> None:

@@ -85,7 +85,11 @@ def show(item_id: str = typer.Argument(..., metavar="ID", help="e.g. s0.titanic"
         )
         if t.seed:
             out.print(f"roadmap says: {t.seed}")
-    for title, lines in (("theory", item.theory), ("resources", item.resources)):
+    for title, lines in (
+        ("theory", item.theory),
+        ("resources", item.resources),
+        ("plan", item.plan),
+    ):
         if lines:
             out.print(f"\n{title}:")
             for line in lines:
