@@ -35,13 +35,13 @@ run: data
 # (load tests), mmdebstrap + buildah (the serving image, built and run without Docker),
 # Prometheus with promtool (s5.monitor).
 # Never `playwright install`: Playwright drives the system Chromium.
-SYSTEM_DEPS := chromium wrk mmdebstrap buildah prometheus
+SYSTEM_DEPS := chromium wrk mmdebstrap buildah prometheus pdftoppm
 CJK_FONT    := fonts-wqy-microhei
 system-deps:
 	@missing=; for t in $(SYSTEM_DEPS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -z "$$missing" ]; then :; \
 	elif command -v apt-get >/dev/null; then \
-	  (apt-get update -qq && apt-get install -y -qq $(SYSTEM_DEPS) >/dev/null) || \
+	  (apt-get update -qq && apt-get install -y -qq $(subst pdftoppm,poppler-utils,$(SYSTEM_DEPS)) >/dev/null) || \
 	  { echo "could not apt-get install $(SYSTEM_DEPS): install them (root needed)"; exit 1; }; \
 	else echo "$(SYSTEM_DEPS) are needed: install them with your package manager"; exit 1; fi
 	@# a CJK font, so that Chromium draws the roadmap's Chinese titles in reports and screenshots
