@@ -104,7 +104,7 @@ def corrupt_rhyme(ex: Example, rng: Rng, pool: Pool) -> str | None:
     verses, marks = _parts(ex)
     i = int(rng.choice([1, 3]))
     own = rhyme_group(verses[i][-1])
-    groups = [g for g in pool.endings if g != own and len(pool.endings[g]) >= 3]
+    groups = [g for g in pool.endings if g != own]
     if not groups:
         return None
     verses[i] = verses[i][:-1] + _pick(rng, pool.endings[_pick(rng, groups)])

@@ -20,7 +20,7 @@ from ai_roadmap.nlp.poetry.corpus import FORMS, Form, Poem
 QUATRAINS = ("wujue", "qijue")  # the forms the tasks ask for
 TEMPLATE = "写一首{title}，首句含「{char}」："
 _PROMPT = re.compile("写一首(.{4})，首句含「(.)」：")
-_BY_TITLE = {form.title: form for form in FORMS.values()}
+_BY_TITLE = {FORMS[name].title: FORMS[name] for name in QUATRAINS}
 
 
 @dataclass(frozen=True)
