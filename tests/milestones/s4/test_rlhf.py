@@ -36,7 +36,7 @@ def test_smoke_through_the_runner_reports_registers_and_loads(roadmap_home: Path
         assert math.isfinite(m[f"{policy}_reward"]) and math.isfinite(m[f"{policy}_kl"])
     assert m["sft_kl"] == 0.0  # the SFT policy against itself
     assert m["ppo_iterations"] == 3 and m["dpo_steps"] == 4 and m["train_pairs"] > 0
-    assert ARTIFACTS <= set(report.artifacts)
+    assert set(report.artifacts) >= ARTIFACTS
     assert any("reward hacking" in note for note in report.notes)
 
     lm.offline()
@@ -53,9 +53,7 @@ def test_smoke_through_the_runner_reports_registers_and_loads(roadmap_home: Path
 def test_a_bad_override_is_one_line(roadmap_home: Path) -> None:
     from ai_roadmap.cli import app
 
-    result = CliRunner().invoke(
-        app, ["run", ITEM, "--scale", "smoke", "pairs.unseen=rhyme"]
-    )
+    result = CliRunner().invoke(app, ["run", ITEM, "--scale", "smoke", "pairs.unseen=rhyme"])
     assert result.exit_code != 0
     errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "pairs.unseen=rhyme" in errors[0], result.output

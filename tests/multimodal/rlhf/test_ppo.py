@@ -37,7 +37,9 @@ def test_the_kl_penalty_is_per_token_and_the_score_lands_on_the_last_token() -> 
     mask = _mask([3, 1], 6)
     logp = torch.full((2, 6), -1.0, dtype=torch.float64)
     ref = torch.full((2, 6), -1.5, dtype=torch.float64)
-    rewards = kl_shaped_rewards(torch.tensor([2.0, -1.0], dtype=torch.float64), logp, ref, mask, 0.1)
+    rewards = kl_shaped_rewards(
+        torch.tensor([2.0, -1.0], dtype=torch.float64), logp, ref, mask, 0.1
+    )
     expected = -0.1 * 0.5 * mask
     expected[0, 4] += 2.0
     expected[1, 2] += -1.0
@@ -57,7 +59,7 @@ def test_the_clipped_surrogate_matches_its_definition_and_stops_the_gradient() -
     old = torch.log(torch.full((1, 5), 0.5, dtype=torch.float64))
     adv = torch.tensor([[0.0, 1.0, -1.0, 1.0, 0.0]], dtype=torch.float64)
     # ratios 1.5 (A > 0: clipped to 1.2), 0.5 (A < 0: clipped to 0.8), 1.1 (inside)
-    new = (old + torch.log(torch.tensor([[1.0, 1.5, 0.5, 1.1, 1.0]], dtype=torch.float64)))
+    new = old + torch.log(torch.tensor([[1.0, 1.5, 0.5, 1.1, 1.0]], dtype=torch.float64))
     new.requires_grad_(True)
     v = torch.zeros(1, 5, dtype=torch.float64)
     parts = ppo_losses(new, old, adv, v, v, v, mask, clip=0.2)

@@ -21,9 +21,24 @@ from ai_roadmap.multimodal.rlhf.reward import (
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors: threads only sync
 
 PAIRS = [
-    Pair("写一首五言绝句，首句含「日」：", "白日依山尽，黄河入海流。", "白日依山尽，黄河入海花。", "rhyme"),
-    Pair("写一首五言绝句，首句含「月」：", "床前明月光，疑是地上霜。", "床前明光，疑是地上霜。", "length"),
-    Pair("写一首五言绝句，首句含「红」：", "红豆生南国，春来发几枝。", "红豆生南国，春春春春枝。", "repeat"),
+    Pair(
+        "写一首五言绝句，首句含「日」：",
+        "白日依山尽，黄河入海流。",
+        "白日依山尽，黄河入海花。",
+        "rhyme",
+    ),
+    Pair(
+        "写一首五言绝句，首句含「月」：",
+        "床前明月光，疑是地上霜。",
+        "床前明光，疑是地上霜。",
+        "length",
+    ),
+    Pair(
+        "写一首五言绝句，首句含「红」：",
+        "红豆生南国，春来发几枝。",
+        "红豆生南国，春春春春枝。",
+        "repeat",
+    ),
 ]
 SIZE = lm.ModelSize(n_embd=32, n_layer=2, n_head=2, n_positions=64)
 

@@ -56,7 +56,6 @@ from ai_roadmap.multimodal.rlhf.sft import SFTConfig, train_sft
 from ai_roadmap.multimodal.rlhf.store import save_policy
 from ai_roadmap.nlp.poetry.corpus import FORMS, Cleaning, load_corpus, split_poems
 from ai_roadmap.nlp.poetry.sections import Split
-from ai_roadmap.plots import figure
 from ai_roadmap.result import Result
 from ai_roadmap.training.threads import torch_threads
 
@@ -193,11 +192,14 @@ def _run(c: Config, out: Path) -> Result:
     checks = bandit_checks(c.bandit, c.seed)
     ppo_lm, ppo_report = train_ppo(sft, tk, [e.task for e in data.train], scorer, rollout_figures,
                                    c.ppo, c.seed, device)  # fmt: skip
-    dpo_lm, dpo_report = train_dpo(sft, tk, data.train_pairs, c.dpo, out / "dpo-trainer", c.seed, device)
+    dpo_lm, dpo_report = train_dpo(
+        sft, tk, data.train_pairs, c.dpo, out / "dpo-trainer", c.seed, device
+    )
     policies = {"sft": sft, "ppo": ppo_lm, "dpo": dpo_lm}
     samples = {
-        name: evaluate_policy(model, sft, tk, data.eval_tasks, scorer, median, c.ppo.max_new,
-                              c.seed + 7, device)  # fmt: skip
+        name: evaluate_policy(
+            model, sft, tk, data.eval_tasks, scorer, median, c.ppo.max_new, c.seed + 7, device
+        )
         for name, model in policies.items()
     }
     for name, s in samples.items():
@@ -206,7 +208,9 @@ def _run(c: Config, out: Path) -> Result:
         {
             **checks,
             "real_score_median": median,
-            "real_all_rate": float(np.mean([judge(e.task, e.completion).all_ok for e in data.test])),
+            "real_all_rate": float(
+                np.mean([judge(e.task, e.completion).all_ok for e in data.test])
+            ),
             "sft_seconds": sft_report.seconds,
             "rm_seconds": rm_report.seconds,
             "ppo_seconds": ppo_report.seconds,
@@ -256,7 +260,8 @@ def bandit_checks(b: BanditSection, seed: int) -> dict[str, float]:
         raise UsageError("bandit.reference must be positive, sum to 1 and match bandit.rewards")
     config = bd.BanditConfig(b.iterations, b.batch, b.epochs, b.lr, b.clip, b.noise)
     tv = bd.total_variation(
-        bd.ppo_bandit(b.rewards, b.reference, b.beta, config, seed), bd.gibbs_optimum(r, ref, b.beta)
+        bd.ppo_bandit(b.rewards, b.reference, b.beta, config, seed),
+        bd.gibbs_optimum(r, ref, b.beta),
     )
     greedy = bd.ppo_bandit(b.rewards, b.reference, b.small_beta, config, seed)
     best = float(greedy[int(r.argmax())])
@@ -322,4 +327,3 @@ def _hacking_note(m: dict[str, float]) -> str:
         f"degenerate rate {degen:+.3f}, hacked_rate {m['sft_hacked_rate']:.3f} → "
         f"{m['ppo_hacked_rate']:.3f})"
     )
-

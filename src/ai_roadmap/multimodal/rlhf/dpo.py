@@ -42,7 +42,13 @@ class DPOReport:
 
 
 def train_dpo(
-    sft: Any, tokenizer: Any, pairs: Sequence[Pair], c: DPOSection, out: Path, seed: int, device: str
+    sft: Any,
+    tokenizer: Any,
+    pairs: Sequence[Pair],
+    c: DPOSection,
+    out: Path,
+    seed: int,
+    device: str,
 ) -> tuple[Any, DPOReport]:
     """A DPO-tuned copy of ``sft``; ``out`` is the trainer's scratch folder (removed after)."""
     offline()
@@ -89,4 +95,6 @@ def train_dpo(
         for row in trainer.state.log_history
         if "loss" in row
     ]
-    return model.to(device).eval(), DPOReport(trainer.state.global_step, time.perf_counter() - started, history)
+    return model.to(device).eval(), DPOReport(
+        trainer.state.global_step, time.perf_counter() - started, history
+    )

@@ -66,7 +66,9 @@ def plot_compare(path: Path, m: dict[str, float]) -> Path:
     x = np.arange(len(COMPARED))
     with figure(path, 1, 2, figsize=(13, 4)) as (_fig, (a, b)):
         for i, name in enumerate(POLICIES):
-            a.bar(x + (i - 1) * 0.27, [m[f"{name}_{k}"] for k in COMPARED], 0.27, label=name.upper())
+            a.bar(
+                x + (i - 1) * 0.27, [m[f"{name}_{k}"] for k in COMPARED], 0.27, label=name.upper()
+            )
         a.set_xticks(x, [k.removesuffix("_rate") for k in COMPARED])
         a.set(ylim=(0, 1), ylabel="fraction of samples", title="judge on held-out prompts")
         a.legend(fontsize=8)

@@ -43,7 +43,8 @@ def rhyme_group(char: str) -> str:
     """The modern rhyme group of a character's final ('' when pypinyin has no reading)."""
     from pypinyin import Style, lazy_pinyin
 
-    final = lazy_pinyin(char, style=Style.FINALS, strict=True, errors=lambda _: [""])[0]
+    reading = lazy_pinyin(char, style=Style.FINALS, strict=True, errors="ignore")
+    final = reading[0] if reading else ""
     return _MERGE.get(final, final)
 
 
@@ -52,7 +53,7 @@ def tone_class(char: str) -> str:
     """'p' (平: tones 1, 2), 'z' (仄: tones 3, 4) or '' (neutral or unknown)."""
     from pypinyin import Style, lazy_pinyin
 
-    reading = lazy_pinyin(char, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda _: [""])
+    reading = lazy_pinyin(char, style=Style.TONE3, neutral_tone_with_five=True, errors="ignore")
     tone = reading[0][-1:] if reading and reading[0] else ""
     return {"1": "p", "2": "p", "3": "z", "4": "z"}.get(tone, "")
 

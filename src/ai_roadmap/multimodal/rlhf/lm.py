@@ -68,7 +68,7 @@ def gpt2_config(tokenizer: Any, size: ModelSize, num_labels: int = 0) -> Any:
     offline()
     from transformers import GPT2Config
 
-    extra = {"num_labels": num_labels} if num_labels else {}
+    extra: dict[str, Any] = {"num_labels": num_labels} if num_labels else {}
     return GPT2Config(
         vocab_size=len(tokenizer),
         n_positions=size.n_positions,
@@ -133,9 +133,9 @@ class Batch:
 def encode(tokenizer: Any, prompts: Sequence[str], completions: Sequence[str]) -> Batch:
     """Tokenise prompt + completion pairs into one right-padded batch."""
     rows, starts = [], []
-    for prompt, completion in zip(prompts, completions, strict=True):
+    for prompt, text in zip(prompts, completions, strict=True):
         head = tokenizer(prompt)["input_ids"]
-        tail = tokenizer(completion, add_special_tokens=False)["input_ids"]
+        tail = tokenizer(text, add_special_tokens=False)["input_ids"]
         rows.append([*head, *tail, tokenizer.eos_token_id])
         starts.append(len(head))
     width = max(len(r) for r in rows)

@@ -100,9 +100,7 @@ def ppo_losses(
     clipped = torch.clamp(ratio, 1 - clip, 1 + clip) * advantages
     policy = -masked_mean(torch.min(unclipped, clipped), mask)
     v_clipped = values_old + torch.clamp(values - values_old, -clip_value, clip_value)
-    value = 0.5 * masked_mean(
-        torch.max((values - returns) ** 2, (v_clipped - returns) ** 2), mask
-    )
+    value = 0.5 * masked_mean(torch.max((values - returns) ** 2, (v_clipped - returns) ** 2), mask)
     with torch.no_grad():
         frac = float(masked_mean(((ratio - 1).abs() > clip).float(), mask))
         approx_kl = float(masked_mean(ratio - 1 - log_ratio, mask))

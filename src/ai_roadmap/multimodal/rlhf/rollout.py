@@ -67,7 +67,9 @@ class PolicyWithValue(nn.Module):
         nn.init.zeros_(self.value_head.weight)
         nn.init.zeros_(self.value_head.bias)
 
-    def forward(self, ids: torch.Tensor, attention: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, ids: torch.Tensor, attention: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """log π(x_{t+1} | x_≤t) and V(x_≤t): both (B, T − 1)."""
         out = self.lm(input_ids=ids, attention_mask=attention, output_hidden_states=True)
         logp = torch.log_softmax(out.logits[:, :-1].float(), -1)
@@ -131,7 +133,12 @@ def update(
     adv, returns = gae(rewards, ro.values, ro.mask, c.gamma, c.lam)
     adv = whiten(adv, ro.mask)
     policy.train()
-    logs: dict[str, list[float]] = {"policy_loss": [], "value_loss": [], "clip_fraction": [], "approx_kl": []}
+    logs: dict[str, list[float]] = {
+        "policy_loss": [],
+        "value_loss": [],
+        "clip_fraction": [],
+        "approx_kl": [],
+    }
     for _ in range(c.epochs):
         for idx in np.array_split(rng.permutation(len(ro.ids)), max(1, len(ro.ids) // c.minibatch)):
             i = torch.as_tensor(idx, device=ro.ids.device)
@@ -144,9 +151,10 @@ def update(
             (parts.policy + c.vf_coef * parts.value).backward()
             nn.utils.clip_grad_norm_(policy.parameters(), c.clip_norm)
             opt.step()
-            for key, v in (("policy_loss", float(parts.policy)), ("value_loss", float(parts.value)),
-                           ("clip_fraction", parts.clip_fraction), ("approx_kl", parts.approx_kl)):  # fmt: skip
-                logs[key].append(v)
+            logs["policy_loss"].append(float(parts.policy.detach()))
+            logs["value_loss"].append(float(parts.value.detach()))
+            logs["clip_fraction"].append(parts.clip_fraction)
+            logs["approx_kl"].append(parts.approx_kl)
     policy.eval()
     return {k: float(np.mean(v)) for k, v in logs.items()}
 
