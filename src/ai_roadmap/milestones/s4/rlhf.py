@@ -71,6 +71,7 @@ class DataSection:
     rm_train_poems: int = 0  # training 绝句 that give reward-model pairs (0: all)
     test_poems: int = 0  # held-out 绝句 that give test pairs (0: all)
     eval_prompts: int = 128  # held-out prompts each policy answers
+    min_char_freq: int = 1  # rarer training characters become <unk>
 
 
 @dataclass(frozen=True)
@@ -151,8 +152,10 @@ def prepare(c: Config) -> Data:
         raise UsageError(f"only {len(train)} training / {len(test)} test 绝句; raise corpus.limit")
     sft_train = train[: c.data.max_train_poems or None]
     rm_train = train[: c.data.rm_train_poems or None]
-    templates = [TEMPLATE.format(title=f.title, char="") for f in FORMS.values()]
-    tokenizer = lm.build_tokenizer([*templates, *(e.completion for e in train)])
+    templates = "".join(TEMPLATE.format(title=f.title, char="") for f in FORMS.values())
+    tokenizer = lm.build_tokenizer(
+        (e.completion for e in train), c.data.min_char_freq, keep=templates + "，。？！"
+    )
     pool = Pool.from_poems([e.poem for e in train])
     train_pairs = build_pairs(rm_train, c.pairs.train_kinds, pool, c.seed)
     test_pairs = build_pairs(test, [*c.pairs.train_kinds, c.pairs.unseen], pool, c.seed + 1)
@@ -217,6 +220,7 @@ def _run(c: Config, out: Path) -> Result:
             "dpo_seconds": dpo_report.seconds,
             "ppo_iterations": float(ppo_report.iterations),
             "sft_steps": float(sft_report.steps),
+            "rm_steps": float(rm_report.steps),
             "dpo_steps": float(dpo_report.steps),
             "parameters": float(lm.parameters(sft)),
             "vocab_size": float(len(tk)),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import shutil
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +56,7 @@ def train_dpo(
     import datasets
     import transformers
     from transformers.trainer_callback import PrinterCallback
-    from trl import DPOConfig, DPOTrainer
+    from trl import DPOTrainer
 
     datasets.disable_progress_bars()
     transformers.logging.set_verbosity_error()
@@ -63,7 +64,38 @@ def train_dpo(
     data = datasets.Dataset.from_list(
         [{"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected} for p in pairs]
     )
-    args = DPOConfig(
+    model = copy.deepcopy(sft).train()
+    ref = copy.deepcopy(sft).eval()
+    started = time.perf_counter()
+    try:
+        with warnings.catch_warnings():  # transformers' renamings inside TRL, not ours to fix
+            warnings.simplefilter("ignore", FutureWarning)
+            trainer = DPOTrainer(
+                model=model,
+                ref_model=ref,
+                args=_arguments(c, out, seed, device),
+                train_dataset=data,
+                processing_class=tokenizer,
+            )
+            trainer.remove_callback(PrinterCallback)  # the history is kept, not printed
+            trainer.train()
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    history = [
+        {k: float(v) for k, v in row.items() if isinstance(v, int | float)}
+        for row in trainer.state.log_history
+        if "loss" in row
+    ]
+    return model.to(device).eval(), DPOReport(
+        trainer.state.global_step, time.perf_counter() - started, history
+    )
+
+
+def _arguments(c: DPOSection, out: Path, seed: int, device: str) -> Any:
+    """TRL's config: no hub, no reporting, no checkpoints, no progress bars."""
+    from trl import DPOConfig
+
+    return DPOConfig(
         output_dir=str(out),
         max_steps=c.steps,
         per_device_train_batch_size=c.batch_size,
@@ -78,23 +110,4 @@ def train_dpo(
         disable_tqdm=True,
         dataloader_num_workers=0,
         max_length=None,
-    )
-    model = copy.deepcopy(sft).train()
-    ref = copy.deepcopy(sft).eval()
-    trainer = DPOTrainer(
-        model=model, ref_model=ref, args=args, train_dataset=data, processing_class=tokenizer
-    )
-    trainer.remove_callback(PrinterCallback)  # the run's history is kept, not printed
-    started = time.perf_counter()
-    try:
-        trainer.train()
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
-    history = [
-        {k: float(v) for k, v in row.items() if isinstance(v, int | float)}
-        for row in trainer.state.log_history
-        if "loss" in row
-    ]
-    return model.to(device).eval(), DPOReport(
-        trainer.state.global_step, time.perf_counter() - started, history
     )

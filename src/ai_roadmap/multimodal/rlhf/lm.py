@@ -31,13 +31,20 @@ def offline() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
-def build_tokenizer(texts: Iterable[str]) -> Any:
-    """A char-level ``PreTrainedTokenizerFast`` over the characters of ``texts``."""
+def build_tokenizer(texts: Iterable[str], min_freq: int = 1, keep: str = "") -> Any:
+    """A char-level ``PreTrainedTokenizerFast`` over the characters of ``texts``.
+
+    Characters seen fewer than ``min_freq`` times become ``<unk>`` (a smaller softmax);
+    those of ``keep`` (the prompt template, the marks) are always in.
+    """
     offline()
+    from collections import Counter
+
     from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    chars = sorted({ch for text in texts for ch in text})
+    counts = Counter(ch for text in texts for ch in text)
+    chars = sorted({ch for ch, n in counts.items() if n >= min_freq} | set(keep))
     vocab = {tok: i for i, tok in enumerate((*SPECIALS, *chars))}
     core = Tokenizer(models.WordLevel(vocab, unk_token=UNK))
     core.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
