@@ -184,8 +184,9 @@ def _run(c: Config, out: Path) -> Result:
     sft_report = train_sft(sft, tk, data.train, c.sft, c.seed, device)
     rm = lm.build_reward_model(tk, c.model, sft, c.seed)
     rm_report = train_reward_model(rm, tk, data.train_pairs, c.reward, c.seed, device)
-    held = accuracy_by_kind(data.test_pairs, pair_scores(rm, tk, data.test_pairs, device))
-    metrics.update(_rm_figures(c, held, rm, tk, data, device))
+    test_scores = pair_scores(rm, tk, data.test_pairs, device)
+    held = accuracy_by_kind(data.test_pairs, test_scores)
+    metrics.update(_rm_figures(c, held, test_scores, rm, tk, data, device))
 
     def scorer(prompts: Any, texts: Any) -> torch.Tensor:
         return score_texts(rm, tk, list(prompts), list(texts), device)
@@ -242,10 +243,12 @@ def _run(c: Config, out: Path) -> Result:
 
 
 def _rm_figures(
-    c: Config, held: dict[str, float], rm: Any, tk: Any, data: Data, device: str
-) -> dict[str, float]:
-    seen = [p for p in data.test_pairs if p.kind != c.pairs.unseen]
-    seen_acc = accuracy_by_kind(seen, pair_scores(rm, tk, seen, device))["all"]
+    c: Config, held: dict[str, float], scores: torch.Tensor, rm: Any, tk: Any, data: Data,
+    device: str,
+) -> dict[str, float]:  # fmt: skip
+    """The target (held-out pairs of the training types), the unseen type, training pairs."""
+    seen = [i for i, p in enumerate(data.test_pairs) if p.kind != c.pairs.unseen]
+    seen_acc = accuracy_by_kind([data.test_pairs[i] for i in seen], scores[seen])["all"]
     sub = data.train_pairs[:2000]
     train_acc = accuracy_by_kind(sub, pair_scores(rm, tk, sub, device))["all"]
     return {
