@@ -46,8 +46,11 @@ def test_smoke_through_the_runner_reports_registers_and_loads(roadmap_home: Path
     assert version == "1"
     model = AutoModelForCausalLM.from_pretrained(folder)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    ids = tokenizer("写一首五言绝句，首句含「月」：", return_tensors="pt")["input_ids"]
-    assert ids.shape[1] == 15 and model(input_ids=ids).logits.shape[-1] == len(tokenizer)
+    prompt = "写一首五言绝句，首句含「月」："
+    ids = tokenizer(prompt, return_tensors="pt")["input_ids"]
+    assert ids.shape[1] == 1 + len(prompt) and model(input_ids=ids).logits.shape[-1] == len(
+        tokenizer
+    )
 
 
 def test_a_bad_override_is_one_line(roadmap_home: Path) -> None:
