@@ -40,7 +40,7 @@ def plot_reward_model(path: Path, held: dict[str, float], unseen: str) -> Path:
         ax.axhline(0.5, ls=":", color="grey", label="chance")
         ax.set(ylim=(0, 1.02), ylabel="held-out pair accuracy",
                title=f"Reward model (orange: '{unseen}', never trained on)")  # fmt: skip
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return path
 
 
