@@ -2,7 +2,7 @@
 
 ``run(cfg)``:
 
-1. **SFT.** A GPT-2 (≈ 1 M parameters, built from a config, char-level tokenizer) learns
+1. **SFT.** A GPT-2 (≈ 1.3 M parameters at quick, built from a config, char-level tokenizer) learns
    prompt → poem on the training split's 绝句, each prompt read off its own poem
    ("写一首五言绝句，首句含「月」：", :mod:`ai_roadmap.multimodal.rlhf.prompts`).
 2. **Reward model.** The SFT trunk with a scalar head, Bradley–Terry loss on preference
@@ -20,7 +20,7 @@
    (:mod:`~ai_roadmap.multimodal.rlhf.judge`) — reward hacking looked for in numbers
    and in ``samples.md``.
 
-The roadmap's model is 1.3 B parameters trained with trlX; here a ≈ 1 M-parameter model
+The roadmap's model is 1.3 B parameters trained with trlX; here a ≈ 1.3 M-parameter model
 trained in the run stands for it, so the result is a proxy.
 """
 
@@ -60,7 +60,7 @@ from ai_roadmap.result import Result
 from ai_roadmap.training.threads import torch_threads
 
 PROXY = (
-    "proxy: a ≈ 1 M-parameter GPT-2 trained in this run stands for the roadmap's 1.3 B "
+    "proxy: a ≈ 1.3 M-parameter GPT-2 trained in this run stands for the roadmap's 1.3 B "
     "model, our own PPO for trlX, and rule-built preference pairs for human labels"
 )
 
