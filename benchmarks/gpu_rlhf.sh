@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# s4.rlhf at `--scale full` on one CUDA GPU, within 10 minutes on an H200-class card: SFT of a
+# s4.rlhf at `--scale full` on one CUDA GPU, sized for 10 minutes on an H200-class card: SFT of a
 # 6-layer GPT-2 (≈ 6 M parameters) on every training 绝句, the reward model on every training
-# poem's preference pairs, 300 PPO iterations of 128 prompts, 1 000 DPO steps (TRL), all
+# poem's preference pairs, up to 300 PPO iterations of 128 prompts, 600 DPO steps (TRL), all
 # three policies scored on 512 held-out prompts.
 #
 #   benchmarks/gpu_rlhf.sh prepare    # here, online: wheels + datasets into .gpu-rlhf/
