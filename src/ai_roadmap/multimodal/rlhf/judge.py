@@ -69,8 +69,8 @@ class Samples:
 
 @torch.no_grad()
 def sample_policy(
-    lm: Any, sft: Any, tokenizer: Any, tasks: Sequence[Task], scorer: Any,
-    max_new: int, seed: int, device: str, batch_size: int = 64,
+    lm: Any, sft: Any, tokenizer: Any, tasks: Sequence[Task], max_new: int, seed: int,
+    device: str, batch_size: int = 64,
 ) -> tuple[list[str], torch.Tensor]:  # fmt: skip
     """Completions for ``tasks`` (temperature 1) and their sequence KL to ``sft``."""
     gen = torch.Generator().manual_seed(seed)
@@ -100,7 +100,7 @@ def evaluate_policy(
     real_median: float, max_new: int, seed: int, device: str,
 ) -> Samples:  # fmt: skip
     """Sample, score and judge; ``real_median``: the median score of real held-out poems."""
-    texts, kl = sample_policy(lm, sft, tokenizer, tasks, scorer, max_new, seed, device)
+    texts, kl = sample_policy(lm, sft, tokenizer, tasks, max_new, seed, device)
     scores = scorer([t.prompt for t in tasks], texts).float()
     figures = rollout_figures(tasks, texts, scores, kl)
     verdicts = [judge(t, x) for t, x in zip(tasks, texts, strict=True)]
