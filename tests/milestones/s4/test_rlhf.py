@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 pytestmark = [pytest.mark.data, pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 ITEM = "s4.rlhf"
@@ -53,11 +52,14 @@ def test_smoke_through_the_runner_reports_registers_and_loads(roadmap_home: Path
     )
 
 
-def test_a_bad_override_is_one_line(roadmap_home: Path) -> None:
-    from ai_roadmap.cli import app
+def test_a_bad_override_is_refused_in_one_line_before_any_work(tmp_path: Path) -> None:
+    from ai_roadmap.config import compose
+    from ai_roadmap.errors import UsageError
+    from ai_roadmap.milestones.s4.rlhf import run
 
-    result = CliRunner().invoke(app, ["run", ITEM, "--scale", "smoke", "pairs.unseen=rhyme"])
-    assert result.exit_code != 0
-    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1 and "pairs.unseen=rhyme" in errors[0], result.output
-    assert "Traceback" not in result.output
+    cfg = compose(ITEM, "smoke", ["pairs.unseen=rhyme"])
+    cfg.output_dir = str(tmp_path / "out")
+    with pytest.raises(UsageError) as caught:
+        run(cfg)
+    assert "pairs.unseen=rhyme" in str(caught.value) and "\n" not in str(caught.value)
+    assert not (tmp_path / "out").exists()  # nothing half-written
