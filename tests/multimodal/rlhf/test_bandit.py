@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
 REWARDS = [1.0, 0.6, 0.3, 0.0]
 REFERENCE = [0.1, 0.2, 0.3, 0.4]
-FAST = BanditConfig(iterations=200, batch=256)
+FAST = BanditConfig(iterations=120, batch=256)
 
 
 def test_the_gibbs_policy_maximises_the_kl_regularised_objective() -> None:
