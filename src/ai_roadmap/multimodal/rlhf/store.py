@@ -1,0 +1,34 @@
+"""The RLHF policy as a Hugging Face folder inside the roadmap's model-folder format.
+
+``save_pretrained`` of the ``GPT2LMHeadModel`` and of the char-level tokenizer, plus
+``model_card.json`` (sha256 of every file, the run's metrics), written into a temporary
+sibling and renamed. ``AutoModelForCausalLM`` / ``AutoTokenizer`` read it offline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ai_roadmap.artifacts import ModelCard, atomic_folder, library_versions, write_card
+
+MILESTONE = "s4.rlhf"
+WEIGHTS = "model.safetensors"
+
+
+def save_policy(model: Any, tokenizer: Any, folder: Path, metrics: dict[str, float]) -> Path:
+    """Write the model folder; returns it."""
+    card = ModelCard(
+        name=MILESTONE,
+        task="generation",
+        target="a 绝句 answering the prompt",
+        input_schema={"prompt": {"type": "string"}},
+        versions=library_versions("torch", "transformers", "tokenizers"),
+        metrics=dict(metrics),
+        format="huggingface",
+    )
+    with atomic_folder(folder) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        write_card(tmp, card, WEIGHTS)
+    return folder
