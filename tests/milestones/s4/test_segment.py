@@ -32,7 +32,10 @@ def test_smoke_run_through_the_runner(roadmap_home: Path) -> None:
     chosen = max(("unet", "deeplab"), key=lambda a: m[f"{a}_val_miou"])
     other = {"unet": "deeplab", "deeplab": "unet"}[chosen]
     assert f"{chosen}_light_miou" in m and f"{other}_light_miou" not in m
-    assert m["miou"] == m[f"{chosen}_miou"]
+    # the registered model is the run with the best validation mIoU, strong or light
+    best = max((f"{chosen}", f"{chosen}_light"), key=lambda t: m[f"{t}_val_miou"])
+    assert m["miou"] == m[f"{best}_miou"]
+    assert m["chosen_strong"] == float(best == chosen)
     assert m["aug_delta_miou"] == pytest.approx(m[f"{chosen}_miou"] - m[f"{chosen}_light_miou"])
     names = {Path(a).name for a in report.artifacts}
     assert {"overlays_test.png", "overlays_test_light.png", "val_curves.png"} <= names
@@ -44,6 +47,7 @@ def test_smoke_run_through_the_runner(roadmap_home: Path) -> None:
     extra = json.loads((folder / "segment.json").read_text())
     assert version == "1" and card["classes"] == classes and card["task"] == "segmentation"
     assert extra["architecture"] == chosen and extra["size"] == 96
+    assert extra["augment"] == ("strong" if best == chosen else "light")
     assert card["metrics"]["miou"] == m["miou"]
 
 

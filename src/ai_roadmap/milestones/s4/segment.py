@@ -7,15 +7,17 @@ three classes, from the scenes' instance maps.
 
 1. Every architecture in ``models`` (U-Net, DeepLabV3+) is trained with the **strong**
    pipeline on the same budget (steps, batch, seed); the one with the best validation
-   mIoU is *chosen*.
+   mIoU is the *chosen architecture*.
 2. The chosen architecture (``augment.compare=all``: every one) is trained again with the
    **light** pipeline (flip only) on the same budget, seed and scene order: the
    augmentation's effect is Δ mIoU = strong − light on the test split.
-3. Test figures of the chosen model: ``miou`` (the target, background included), per-class
-   IoU and Dice, pixel accuracy; overlays of test scenes; run-time checks (ASPP dilation
-   arithmetic, metrics against scikit-learn, augmented masks inside augmented boxes).
-4. The chosen model (strong augmentation) is saved with its config, normalisation and
-   class names and registered as ``s4.segment`` for export by a deploy milestone.
+3. The *chosen model* is the run (architecture × augmentation) with the best validation
+   mIoU — the test split plays no part in any choice. Its test figures: ``miou`` (the
+   target, background included), per-class IoU and Dice, pixel accuracy; overlays of test
+   scenes; run-time checks (ASPP dilation arithmetic, metrics against scikit-learn,
+   augmented masks inside augmented boxes).
+4. The chosen model is saved with its config, normalisation and class names and
+   registered as ``s4.segment`` for export by a deploy milestone.
 """
 
 from __future__ import annotations
@@ -172,7 +174,8 @@ def run_checks(
     return records
 
 
-def figures(runs: list[Run], chosen: Run) -> dict[str, float]:
+def figures(runs: list[Run], chosen: Run, pair: tuple[Run, Run]) -> dict[str, float]:
+    """The chosen model's test figures, every run's, and strong − light for ``pair``."""
     metrics = dict(chosen.test)
     for r in runs:
         tag = r.arch if r.augment == "strong" else f"{r.arch}_{r.augment}"
@@ -181,9 +184,10 @@ def figures(runs: list[Run], chosen: Run) -> dict[str, float]:
         metrics[f"{tag}_val_miou"] = r.report.best_val_miou
         metrics[f"{tag}_train_seconds"] = r.report.seconds
         metrics[f"{tag}_params"] = float(sum(p.numel() for p in r.report.model.parameters()))
-    light = next(r for r in runs if r.arch == chosen.arch and r.augment == "light")
-    metrics["aug_delta_miou"] = chosen.test["miou"] - light.test["miou"]
-    metrics["aug_delta_val_miou"] = chosen.report.best_val_miou - light.report.best_val_miou
+    strong, light = pair
+    metrics["aug_delta_miou"] = strong.test["miou"] - light.test["miou"]
+    metrics["aug_delta_val_miou"] = strong.report.best_val_miou - light.report.best_val_miou
+    metrics["chosen_strong"] = float(chosen.augment == "strong")
     return metrics
 
 
@@ -203,6 +207,7 @@ def save_model(
     )
     extra = {
         "architecture": chosen.arch,
+        "augment": chosen.augment,
         "size": size,
         "mean": mean,
         "std": std,
@@ -231,15 +236,16 @@ def run(cfg: DictConfig) -> Result:
     )
     with torch_threads(c.threads):
         runs = [train_one(c, arch, "strong", splits, data) for arch in c.models]
+        arch = max(runs, key=lambda r: r.report.best_val_miou)
+        light = [a for a in c.models if c.augment.compare == "all" or a == arch.arch]
+        runs += [train_one(c, a, "light", splits, data) for a in light]
         chosen = max(runs, key=lambda r: r.report.best_val_miou)
-        light = [a for a in c.models if c.augment.compare == "all" or a == chosen.arch]
-        runs += [train_one(c, arch, "light", splits, data) for arch in light]
         records = run_checks(c, [chosen], splits, data)
-    metrics = figures(runs, chosen)
+    light_run = next(r for r in runs if r.arch == arch.arch and r.augment == "light")
+    metrics = figures(runs, chosen, (arch, light_run))
     check_metrics, check_notes = summarise(records)
     metrics |= check_metrics
-    light_run = next(r for r in runs if r.arch == chosen.arch and r.augment == "light")
-    artifacts = write_artifacts(c, out, runs, (chosen, light_run), splits["test"], data)
+    artifacts = write_artifacts(c, out, runs, (arch, light_run), splits["test"], data)
     artifacts["checks.csv"] = write_table(records, out / "checks.csv")
     save_model(c, chosen, data, metrics, out / "model")
     return Result(
@@ -247,15 +253,16 @@ def run(cfg: DictConfig) -> Result:
         dataset=dataset_line(c, splits),
         artifacts=artifacts,
         model_path=out / "model",
-        params={"chosen": chosen.arch},
-        notes=notes(c, runs, chosen, light_run) + check_notes,
+        params={"chosen": chosen.arch, "augment": chosen.augment},
+        notes=notes(c, runs, chosen, (arch, light_run)) + check_notes,
     )
 
 
 def write_artifacts(
     c: Config, out: Path, runs: list[Run], shown: tuple[Run, Run], test: Split, data: SegData
 ) -> dict[str, Path]:
-    """Overlays of the chosen strong and light runs, validation curves, histories, confusion."""
+    """Overlays of the chosen architecture's strong and light runs, curves, histories and
+    the confusion matrix of the chosen model."""
     k = min(c.report.overlays, len(test))
     artifacts = {
         f"overlays_test{'' if r.augment == 'strong' else '_' + r.augment}.png": overlay_grid(
@@ -270,7 +277,8 @@ def write_artifacts(
     history = {f"{r.arch}_{r.augment}": r.report.history for r in runs}
     artifacts["histories.json"] = out / "histories.json"
     artifacts["histories.json"].write_text(json.dumps(history, indent=2))
-    cm = confusion_matrix(data.test, shown[0].pred, len(data.names))
+    chosen = max(runs, key=lambda r: r.report.best_val_miou)
+    cm = confusion_matrix(data.test, chosen.pred, len(data.names))
     artifacts["confusion_test.json"] = out / "confusion_test.json"
     artifacts["confusion_test.json"].write_text(
         json.dumps({"classes": data.names, "matrix": cm.tolist()})
@@ -286,8 +294,9 @@ def dataset_line(c: Config, splits: dict[str, Split]) -> str:
     )
 
 
-def notes(c: Config, runs: list[Run], chosen: Run, light: Run) -> list[str]:
+def notes(c: Config, runs: list[Run], chosen: Run, pair: tuple[Run, Run]) -> list[str]:
     t = c.train
+    strong, light = pair
     out = [
         "Data: our own composite set — real Tux Paint clip-art pasted by its alpha mask onto "
         "real photographs (gnome-backgrounds), split by object: validation/test scenes show "
@@ -295,17 +304,22 @@ def notes(c: Config, runs: list[Run], chosen: Run, light: Run) -> list[str]:
         f"Budget per model: {t.steps} steps of {t.batch_size} scenes (seed {c.seed}), AdamW "
         f"peak lr {t.lr:g}, cross-entropy + {t.dice_weight:g}·(1 − soft Dice); weights with "
         f"the best validation mIoU (scored every {t.eval_every} steps) kept.",
-        f"Chosen by validation mIoU (strong augmentation): {ARCHITECTURES[chosen.arch]} — "
+        f"Architecture chosen by validation mIoU (strong augmentation): "
+        f"{ARCHITECTURES[strong.arch]} — "
         + ", ".join(
             f"{ARCHITECTURES[r.arch]} {r.report.best_val_miou:.3f}"
             for r in runs
             if r.augment == "strong"
         )
-        + ".",
+        + f". Model chosen by validation mIoU over every run: {ARCHITECTURES[chosen.arch]}, "
+        f"{chosen.augment} augmentation ({chosen.report.best_val_miou:.3f}); "
+        "the test split enters no choice.",
         f"miou: test mIoU of the chosen model over background + {len(c.scenes.class_names)} "
         "classes, from the confusion matrix summed over every test pixel (IoU = TP/(TP+FP+FN), "
         "Dice = 2TP/(2TP+FP+FN)); miou_objects leaves background out.",
-        f"Augmentation effect: strong {chosen.test['miou']:.3f} vs light (flip only) "
-        f"{light.test['miou']:.3f} test mIoU on the same budget, seed and scene order.",
+        f"Augmentation effect ({ARCHITECTURES[strong.arch]}): strong "
+        f"{strong.test['miou']:.3f} vs light (flip only) {light.test['miou']:.3f} test mIoU "
+        f"(validation {strong.report.best_val_miou:.3f} vs {light.report.best_val_miou:.3f}) "
+        "on the same budget, seed and scene order.",
     ]
     return out
