@@ -61,27 +61,27 @@ class Scenes:
 
 @dataclass(frozen=True)
 class Model:
-    width: int = 8
+    width: int = 16
     depth: int = 1
     reg_max: int = 8
 
 
 @dataclass(frozen=True)
 class Train:
-    epochs: int = 16
+    epochs: int = 12
     batch_size: int = 16
     lr: float = 3e-3
     weight_decay: float = 5e-4
     warmup_fraction: float = 0.05
     ema_decay: float = 0.99
     ema_tau: float = 50.0
-    colour: float = 0.2
-    zoom: float = 0.0
-    shift: float = 0.0
-    hue: float = 0.0
-    saturation: float = 0.0
-    value: float = 0.0
-    cutout: float = 0.0
+    colour: float = 0.0
+    zoom: float = 0.3
+    shift: float = 0.1
+    hue: float = 0.015
+    saturation: float = 0.6
+    value: float = 0.4
+    cutout: float = 0.3
     object_hue: float = 0.0
     object_sv: float = 0.0
     channels_last: bool = False
@@ -92,7 +92,7 @@ class Train:
 @dataclass(frozen=True)
 class Evaluate:
     conf: float = 0.001  # score floor for mAP (low: the PR curve needs the tail)
-    iou: float = 0.6  # NMS threshold
+    iou: float = 0.5  # NMS threshold
     grid_images: int = 12
     show_conf: float = 0.3  # score floor of the boxes drawn in the grid
 

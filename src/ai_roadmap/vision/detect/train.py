@@ -203,7 +203,7 @@ def fit(
             opt.step()
             schedule.step()
             ema.update(model)
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             report.images_seen += len(idx)
         score = validate(ema.model)
         report.history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_map50": score})
