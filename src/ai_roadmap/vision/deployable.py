@@ -34,8 +34,8 @@ SETTINGS = {"s4.detect": "detect.json", "s4.segment": "segment.json"}
 # The detector's network ops. Its box decoding (Softmax over the DFL bins, the MatMul of
 # their expectation, the Concat of pixel boxes with probabilities) stays float: one INT8
 # scale for a tensor holding both 0–128 px coordinates and 0–1 probabilities leaves the
-# probabilities ~0.5 resolution (measured: test-stamp mAP50 0.44 → 0.09 when all ops were
-# quantised, no drop with these).
+# probabilities ~0.5 resolution (measured on test-stamp scenes: mAP50 0.68 → 0.22 when all
+# ops were quantised, 0.68 → 0.68 with these).
 DETECTOR_INT8_OPS = ("Conv", "MaxPool", "Add", "Mul", "Sigmoid", "Resize")
 
 
