@@ -129,3 +129,32 @@ def test_side_by_side_interleaves_and_the_speedup_is_a_ratio_of_medians(exported
     assert LatencyRow("x", 8, 16.0, 20.0, 5).per_image_ms == 2.0
     with pytest.raises(RoadmapError, match="no latency measured"):
         speedup(rows, "eager", "tensorrt", 1)
+
+
+class BoxesAndProbabilities(nn.Module):
+    """A detector-like output: pixel-sized values concatenated with probabilities."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x).flatten(2).transpose(1, 2)  # (B, HW, 6)
+        return torch.cat((y[..., :4] * 100.0, y[..., 4:].sigmoid()), -1)
+
+
+def test_leaving_the_concat_float_keeps_small_values_next_to_large_ones(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = BoxesAndProbabilities().eval()
+    fp32 = tmp_path / "m.onnx"
+    with quiet_toolchain():
+        export_onnx(model, torch.from_numpy(_images(2, 0)), fp32)
+    x = _images(4, 2)
+    with torch.no_grad():
+        probs = model(torch.from_numpy(x)).numpy()[..., 4:]
+    errors = {}
+    for name, ops in (("all", None), ("network", ("Conv", "Mul", "Sigmoid"))):
+        quantize_int8(fp32, tmp_path / f"{name}.onnx", _images(16, 1), op_types=ops)
+        out = ort_runner(tmp_path / f"{name}.onnx", threads=1)(x)[0][..., 4:]
+        errors[name] = float(np.abs(out - probs).max())
+    assert errors["network"] < 0.05 < errors["all"], errors

@@ -119,11 +119,13 @@ def quantize_int8(
     batch: int = 8,
     method: str = "minmax",
     per_channel: bool = True,
+    op_types: tuple[str, ...] | None = None,
 ) -> QuantReport:
     """Quantise ``src`` (float ONNX) into ``dst`` (INT8 QDQ), calibrated on ``calibration``.
 
     ``calibration`` is an (N, C, H, W) float32 array of real inputs. ``dst`` appears only
     when the quantised file is complete (written in a temporary folder, then renamed).
+    ``op_types``: quantise only these ONNX ops (None: every op the quantiser supports).
     """
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
@@ -157,6 +159,7 @@ def quantize_int8(
                 weight_type=QuantType.QInt8,
                 per_channel=per_channel,
                 calibrate_method=calibrate,
+                op_types_to_quantize=list(op_types) if op_types else None,
                 extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
             )
         finally:

@@ -100,7 +100,7 @@ def deploy_one(c: Config, item: str, out: Path) -> ModelRun:
     fp32, int8 = out / f"{name}.onnx", out / f"{name}.int8.onnx"
     with quiet_toolchain():
         export_onnx(model.graph, torch.from_numpy(evaluation[:2]), fp32)
-    quant = quantize_int8(fp32, int8, calibration)
+    quant = quantize_int8(fp32, int8, calibration, op_types=model.quantize_ops)
     fresh = run_in_fresh_process("onnx", fp32, evaluation[:8], threads=c.threads, repeats=3)
     with torch.inference_mode():
         reference = model.graph(torch.from_numpy(evaluation[:8])).numpy()

@@ -61,21 +61,29 @@ class Scenes:
 
 @dataclass(frozen=True)
 class Model:
-    width: int = 8
+    width: int = 16
     depth: int = 1
     reg_max: int = 8
 
 
 @dataclass(frozen=True)
 class Train:
-    epochs: int = 16
+    epochs: int = 12
     batch_size: int = 16
     lr: float = 3e-3
     weight_decay: float = 5e-4
     warmup_fraction: float = 0.05
     ema_decay: float = 0.99
     ema_tau: float = 50.0
-    colour: float = 0.2
+    colour: float = 0.0
+    zoom: float = 0.3
+    shift: float = 0.1
+    hue: float = 0.015
+    saturation: float = 0.6
+    value: float = 0.4
+    cutout: float = 0.3
+    object_hue: float = 0.0
+    object_sv: float = 0.0
     channels_last: bool = False
     progress: bool = True
     threads: int = 1  # torch intra-op threads; 0 = torch's default
@@ -84,7 +92,7 @@ class Train:
 @dataclass(frozen=True)
 class Evaluate:
     conf: float = 0.001  # score floor for mAP (low: the PR curve needs the tail)
-    iou: float = 0.6  # NMS threshold
+    iou: float = 0.5  # NMS threshold
     grid_images: int = 12
     show_conf: float = 0.3  # score floor of the boxes drawn in the grid
 
@@ -149,8 +157,12 @@ def train_detector(
     truth: list[tuple[np.ndarray, np.ndarray]],
     val: tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]],
     epochs: int,
+    instances: np.ndarray | None = None,
 ) -> tuple[Detector, dict[str, float], list[dict[str, float]]]:
-    """A detector trained on (images, truth), its epoch chosen by mAP50 on ``val``."""
+    """A detector trained on (images, truth), its epoch chosen by mAP50 on ``val``.
+
+    ``instances``: the training scenes' instance maps (per-object colour jitter).
+    """
     import torch
 
     from ai_roadmap.vision.detect.metrics import evaluate
@@ -175,7 +187,7 @@ def train_detector(
         )
         return evaluate(dets, val[1], num_classes).map50
 
-    report = fit(model, images, truth, options, validate)
+    report = fit(model, images, truth, options, validate, instances)
     info = {
         "best_epoch": float(report.best_epoch),
         "val_map50": report.best_val,
@@ -342,7 +354,13 @@ def run_detect(c: Config) -> Result:
     classes = list(scenes_cfg.class_names)
     train, val, test = splits["train"], splits["val"], splits["test"]
     model, info, history = train_detector(
-        c, len(classes), train.images, targets(train), (val.images, targets(val)), c.train.epochs
+        c,
+        len(classes),
+        train.images,
+        targets(train),
+        (val.images, targets(val)),
+        c.train.epochs,
+        train.instances,
     )
     result, dets = score(c, model, test, classes)
     metrics = {

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ai_roadmap.vision.detect.augment import Augment, augment
 from ai_roadmap.vision.detect.loss import detection_loss
 from ai_roadmap.vision.detect.model import Detector
 from ai_roadmap.vision.detect.nms import postprocess
@@ -38,6 +39,14 @@ class TrainConfig:
     ema_tau: float = 100.0  # steps over which the EMA decay ramps up
     flip: bool = True  # random horizontal flip of training images
     colour: float = 0.2  # random per-channel gain in [1 − c, 1 + c]
+    zoom: float = 0.0  # random scale in [1 − zoom, 1 + zoom] (vision.detect.augment)
+    shift: float = 0.0  # random translation, fraction of the side
+    hue: float = 0.0  # HSV jitter: hue ± fraction of the circle
+    saturation: float = 0.0  # saturation gain in [1 − s, 1 + s]
+    value: float = 0.0  # value gain in [1 − v, 1 + v]
+    cutout: float = 0.0  # probability of one grey rectangle per image
+    object_hue: float = 0.0  # per-object hue shift (needs the scenes' instance maps)
+    object_sv: float = 0.0  # per-object saturation/value gains in [1 − o, 1 + o]
     channels_last: bool = False
     seed: int = 0
     progress: bool = True
@@ -74,22 +83,20 @@ def pad_targets(
     return labels, boxes, mask
 
 
-def augment(
-    images: np.ndarray, targets: Targets, cfg: TrainConfig, rng: np.random.Generator
-) -> tuple[np.ndarray, Targets]:
-    """Random horizontal flip (boxes mirrored) and colour gain."""
-    images = images.astype(np.float32)
-    out = []
-    width = images.shape[2]
-    for i, (boxes, labels) in enumerate(targets):
-        if cfg.flip and rng.random() < 0.5:
-            images[i] = images[i, :, ::-1]
-            boxes = np.stack(
-                (width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]), 1
-            )
-        images[i] *= rng.uniform(1 - cfg.colour, 1 + cfg.colour, size=3)
-        out.append((boxes.astype(np.float32), labels))
-    return np.clip(images, 0, 255).astype(np.uint8), out
+def augmentation(cfg: TrainConfig) -> Augment:
+    """The :class:`~ai_roadmap.vision.detect.augment.Augment` a training config asks for."""
+    return Augment(
+        flip=cfg.flip,
+        zoom=cfg.zoom,
+        shift=cfg.shift,
+        hue=cfg.hue,
+        saturation=cfg.saturation,
+        value=cfg.value,
+        colour=cfg.colour,
+        cutout=cfg.cutout,
+        object_hue=cfg.object_hue,
+        object_sv=cfg.object_sv,
+    )
 
 
 class EMA:
@@ -140,8 +147,12 @@ def fit(
     targets: Targets,
     cfg: TrainConfig,
     validate: Callable[[Detector], float],
+    instances: np.ndarray | None = None,
 ) -> FitReport:
-    """Train; keep the EMA weights of the epoch that scores best by ``validate``."""
+    """Train; keep the EMA weights of the epoch that scores best by ``validate``.
+
+    ``instances`` (N, S, S), the scenes' instance maps, enable per-object colour jitter.
+    """
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     if cfg.channels_last:
@@ -164,6 +175,7 @@ def fit(
         opt, lambda s: min((s + 1) / warm, 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
     )
     ema = EMA(model, cfg.ema_decay, cfg.ema_tau)
+    aug = augmentation(cfg)
     report = FitReport(model=ema.model)
     best_state = copy.deepcopy(ema.model.state_dict())
     start = time.perf_counter()
@@ -173,7 +185,13 @@ def fit(
         losses = []
         for step in range(steps_per_epoch):
             idx = np.sort(order[step * cfg.batch_size : (step + 1) * cfg.batch_size])
-            batch, batch_targets = augment(images[idx], [targets[i] for i in idx], cfg, rng)
+            batch, batch_targets = augment(
+                images[idx],
+                [targets[i] for i in idx],
+                aug,
+                rng,
+                None if instances is None else instances[idx],
+            )
             labels, boxes, mask = pad_targets(batch_targets)
             box_logits, cls_logits, shapes = model(to_input(batch, cfg.channels_last))
             loss, _ = detection_loss(
@@ -185,7 +203,7 @@ def fit(
             opt.step()
             schedule.step()
             ema.update(model)
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             report.images_seen += len(idx)
         score = validate(ema.model)
         report.history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_map50": score})
