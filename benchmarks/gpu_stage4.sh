@@ -29,7 +29,10 @@ case "$ID" in
     [ -n "${STEPS:-}" ] && ARGS+=("train.steps=$STEPS" "train.eval_every=$STEPS") ;;
   s4.rlhf) ROOTS="transformers accelerate tokenizers trl datasets pypinyin opencc-python-reimplemented"
     DATA="tang-poems"; ARGS=("device=${DEVICE:-cuda}") ;;
-  *) echo "unknown stage-4 milestone '$ID': s4.transformer, s4.mlm, s4.ner, s4.segment or s4.rlhf" >&2
+  s4.deploy) ROOTS="onnx onnxruntime onnxscript albumentations albucore opencv-python-headless pycocotools faster-coco-eval scikit-learn"
+    DATA="tuxpaint-stamps scene-backgrounds"
+    ARGS=("+model_dirs.detect=$PWD/.gpu-deploy/models/detect" "+model_dirs.segment=$PWD/.gpu-deploy/models/segment") ;;
+  *) echo "unknown stage-4 milestone '$ID': s4.transformer, s4.mlm, s4.ner, s4.segment, s4.rlhf or s4.deploy" >&2
     exit 2 ;;
 esac
 GPU_DIR=.gpu-${ID#s4.}
@@ -51,6 +54,17 @@ if [ "${1:-}" = "prepare" ]; then
     [ -d "$data_root/$name" ] || $python -m ai_roadmap data pull "$name"
     cp -r "$data_root/$name" "$GPU_DIR/data/"
   done
+  if [ "$ID" = s4.deploy ]; then  # the registered detector and segmenter travel as folders
+    $python - "$GPU_DIR/models" <<'PY'
+import sys
+from pathlib import Path
+from ai_roadmap.settings import get_settings
+from ai_roadmap.tracking import champion_model_dir
+for item in ("s4.detect", "s4.segment"):
+    folder, version = champion_model_dir(get_settings(), item, Path(sys.argv[1]) / item[3:])
+    print(f"{item} v{version} -> {folder}")
+PY
+  fi
   du -sh "$GPU_DIR"
   exit 0
 fi

@@ -46,3 +46,14 @@ def test_smoke_exports_quantises_times_and_scores_both_models(
     assert m["ort_bars_missed"] == missed
     assert {"detect.int8", "segment.int8", "checks.csv"} <= set(report.artifacts)
     assert list(cwd.iterdir()) == []
+
+
+def test_a_missing_model_folder_is_named(roadmap_home: Path, tmp_path: Path) -> None:
+    from ai_roadmap import runner
+    from ai_roadmap.errors import RoadmapError
+
+    missing = tmp_path / "nowhere"
+    with pytest.raises(RoadmapError, match=r"model_dirs\.detect: .*nowhere is not a model folder"):
+        runner.run_milestone(
+            "s4.deploy", "smoke", ["models=[s4.detect]", f"+model_dirs.detect={missing}"]
+        )
