@@ -1,0 +1,78 @@
+"""The image tower: a small residual CNN from RGB to a ``dim``-vector.
+
+Stem 3×3 conv, then one residual stage per entry of ``widths`` (each halving the side
+with a stride-2 3×3 conv, then ``blocks`` pre-activation-free basic blocks as in He et
+al. 2016), global average pooling and a linear projection to the joint space. At
+64 × 64 input and widths (32, 64, 128, 256) it has ≈ 2.5 M parameters: small enough to
+train on 2 CPU cores, large enough to tell 600 clip-art pictures apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ImageTowerConfig:
+    """Input side (pixels), stage widths, blocks per stage, the joint-space width."""
+
+    image_size: int = 64
+    widths: tuple[int, ...] = (32, 64, 128, 256)
+    blocks: int = 1
+    dim: int = 256
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)  # of the RGB input in [0, 1]
+    std: tuple[float, float, float] = (0.25, 0.25, 0.25)
+
+    def __post_init__(self) -> None:
+        if self.image_size < 16 or not self.widths or self.blocks < 0 or self.dim < 1:
+            raise ValueError("image tower: image_size ≥ 16, ≥ 1 width, blocks ≥ 0, dim ≥ 1")
+
+
+def conv_bn(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()
+    )
+
+
+class BasicBlock(nn.Module):
+    """x + BN(conv(ReLU(BN(conv(x))))), then ReLU."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            conv_bn(width, width),
+            nn.Conv2d(width, width, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(width),
+        )
+        self.act = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(x + self.body(x))
+
+
+class ImageTower(nn.Module):
+    """RGB in [0, 1], (B, 3, S, S) → (B, dim) (not normalised; the dual encoder does that)."""
+
+    def __init__(self, cfg: ImageTowerConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        layers: list[nn.Module] = [conv_bn(3, cfg.widths[0])]
+        c_in = cfg.widths[0]
+        for width in cfg.widths:
+            layers.append(conv_bn(c_in, width, stride=2))
+            layers.extend(BasicBlock(width) for _ in range(cfg.blocks))
+            c_in = width
+        self.features = nn.Sequential(*layers)
+        self.proj = nn.Linear(c_in, cfg.dim)
+        self.mean: torch.Tensor
+        self.std: torch.Tensor
+        self.register_buffer("mean", torch.tensor(cfg.mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(cfg.std).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = (images - self.mean) / self.std
+        x = self.features(x)  # (B, C, S/2^k, S/2^k)
+        return self.proj(x.mean(dim=(2, 3)))  # (B, C) -> (B, dim)
