@@ -76,11 +76,20 @@ def retrieval_recalls(
     ``captions[m]`` its text. Text → image searches all N images; image → text lets each
     captioned image search the M captions.
     """
+    return recalls_from_scores(text_emb @ image_emb.T, owners, captions, ks)
+
+
+def recalls_from_scores(
+    scores: torch.Tensor,
+    owners: Sequence[int],
+    captions: Sequence[str],
+    ks: Sequence[int] = (1, 5, 10),
+) -> dict[str, float]:
+    """Recall@K both ways from a (M captions, N images) score matrix (see above)."""
     owner = torch.tensor(list(owners))
-    scores = text_emb @ image_emb.T  # (M, N)
     strict_t2i = torch.zeros_like(scores, dtype=torch.bool)
     strict_t2i[torch.arange(len(owner)), owner] = True
-    image_captions = [""] * image_emb.shape[0]
+    image_captions = [""] * scores.shape[1]
     for m, i in enumerate(owners):
         image_captions[i] = captions[m]
     lenient_t2i = strict_t2i | same_caption(captions, image_captions)

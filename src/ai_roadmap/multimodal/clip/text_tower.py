@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 from torch import nn
@@ -44,16 +45,18 @@ def fnv1a(text: str) -> int:
 
 
 def features(text: str, ngrams: Sequence[int]) -> list[str]:
-    """Character n-grams of ``<text>`` (lower-cased, spaces collapsed) and its words."""
+    """Character n-grams of ``<text>`` (lower-cased, spaces collapsed) and its words (cased)."""
     clean = " ".join(text.lower().split())
     padded = f"<{clean}>"
     grams = [f"{n}:{padded[i : i + n]}" for n in ngrams for i in range(len(padded) - n + 1)]
-    return grams + [f"w:{w.strip('.,!?;:。，！？')}" for w in clean.split()]
+    words = " ".join(text.split()).split()  # case kept: "The letter a." is not "The letter A."
+    return grams + [f"w:{w.strip('.,!?;:。，！？')}" for w in words]
 
 
-def hash_ids(text: str, cfg: HashTextConfig) -> list[int]:
+@lru_cache(maxsize=1 << 16)
+def hash_ids(text: str, cfg: HashTextConfig) -> tuple[int, ...]:
     """The bucket of every feature of ``text`` (an empty text gets the boundary marks only)."""
-    return [fnv1a(f) % cfg.buckets for f in features(text, cfg.ngrams)]
+    return tuple(fnv1a(f) % cfg.buckets for f in features(text, cfg.ngrams))
 
 
 def batch_ids(texts: Sequence[str], cfg: HashTextConfig) -> tuple[torch.Tensor, torch.Tensor]:
