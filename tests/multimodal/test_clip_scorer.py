@@ -11,7 +11,7 @@ from ai_roadmap.errors import RoadmapError
 from ai_roadmap.multimodal.clip.image_tower import ImageTowerConfig
 from ai_roadmap.multimodal.clip.index import ImageIndex, IndexEntry
 from ai_roadmap.multimodal.clip.model import ClipConfig, DualEncoder
-from ai_roadmap.multimodal.clip.scorer import ClipScorer, load_clip_scorer
+from ai_roadmap.multimodal.clip.scorer import ClipScorer
 from ai_roadmap.multimodal.clip.store import save_clip_model
 from ai_roadmap.multimodal.clip.text_tower import HashTextConfig
 
@@ -61,13 +61,6 @@ def test_folder_round_trip_gives_the_same_embeddings(tmp_path: Path) -> None:
     # the indexed image's own embedding ranks it first for a query equal to that embedding
     top = a.index.top(a.index.embeddings[1], k=2)
     assert top[0][0].id == "s1" and top[0][1] == pytest.approx(1.0, abs=1e-5)
-
-
-def test_no_champion_names_the_command(roadmap_home: Path) -> None:
-    with pytest.raises(
-        RoadmapError, match=r"no s4.clip model in the registry: run `roadmap run s4.clip`"
-    ):
-        load_clip_scorer()
 
 
 def test_not_a_model_folder(tmp_path: Path) -> None:

@@ -106,9 +106,13 @@ def flippable(pairs: list[Pair], cfg: ImageAugment) -> torch.Tensor:
 
 
 def core(caption: str) -> str:
-    """The caption as a noun phrase: end punctuation dropped, first letter lower-cased."""
+    """The caption as a noun phrase: end punctuation dropped, a leading capital lowered
+    ("A frog." → "a frog", "Rook." → "rook"; "USA" and "The letter B" keep their capitals)."""
     text = caption.strip().rstrip(".!?。！？")
-    return text[:1].lower() + text[1:] if text[1:2].islower() or len(text) == 1 else text
+    first = text.split(" ", 1)[0]
+    if first in ("A", "An", "The") or text[1:2].islower():
+        return text[:1].lower() + text[1:]
+    return text
 
 
 def category_words(category: str) -> str:

@@ -73,7 +73,10 @@ class ImageTower(nn.Module):
         self.register_buffer("mean", torch.tensor(cfg.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(cfg.std).view(1, 3, 1, 1), persistent=False)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def pooled(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C) globally pooled features, before the projection."""
         x = (images - self.mean) / self.std
-        x = self.features(x)  # (B, C, S/2^k, S/2^k)
-        return self.proj(x.mean(dim=(2, 3)))  # (B, C) -> (B, dim)
+        return self.features(x).mean(dim=(2, 3))  # (B, C, S/2^k, S/2^k) -> (B, C)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.pooled(images))  # (B, C) -> (B, dim)

@@ -1,12 +1,16 @@
-"""Training the dual encoder on image–caption pairs with symmetric InfoNCE.
+"""Training dual encoders on image–caption pairs with symmetric InfoNCE.
 
-Each step draws a batch of training stamps, augments their images
-(:func:`.augment.augment_images`) and draws one wording of each caption
-(:func:`.augment.caption_variants`; in Chinese with probability ``zh_fraction`` when
-the stamp has a Chinese caption and the text tower reads Chinese), then minimises
-:func:`.loss.info_nce` with AdamW under a linear-warmup cosine schedule, clamping the
-logit scale after every step as open_clip does. The frozen MiniLM tower's sentence
-vectors of every wording are computed once before the first step.
+One or more dual encoders (one per text tower) train together, on the same batches;
+they may share the image tower's convolutional trunk (:func:`share_image_features`),
+each keeping its own image projection, text tower and temperature, so the trunk — the
+costly part — runs once per step for all of them. Each step draws a batch of training
+stamps, augments their images (:func:`.augment.augment_images`) and draws one wording
+of each caption (:func:`.augment.caption_variants`; in Chinese with probability
+``zh_fraction`` when the stamp has a Chinese caption and the text tower reads Chinese),
+then minimises the sum of the models' :func:`.loss.info_nce` with AdamW under a
+linear-warmup cosine schedule, clamping each logit scale after every step as open_clip
+does. The frozen MiniLM tower's sentence vectors of every wording are computed once
+before the first step.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 
 from ai_roadmap.multimodal.clip.augment import (
     ImageAugment,
@@ -51,13 +56,13 @@ class TrainConfig:
 
 @dataclass
 class TrainReport:
-    """The trained model and how training went."""
+    """The trained models (one per text tower) and how training went."""
 
-    model: DualEncoder
+    models: list[DualEncoder]
     seconds: float
     steps: int
     images_per_second: float
-    history: list[dict[str, float]]
+    history: list[dict[str, float]]  # per epoch: loss_<tower>, logit_scale_<tower>
 
 
 def pick_device(name: str) -> torch.device:
@@ -111,11 +116,12 @@ class TextDraw:
 
 
 def optimiser(
-    model: DualEncoder, cfg: TrainConfig, steps: int
+    models: Sequence[DualEncoder], cfg: TrainConfig, steps: int
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """AdamW (decay on ≥ 2-d weights) and linear warmup then cosine decay to 0."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
-    rest = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
+    """AdamW (decay on ≥ 2-d weights; shared ones once) and linear warmup then cosine to 0."""
+    params = list({id(p): p for m in models for p in m.parameters() if p.requires_grad}.values())
+    decay = [p for p in params if p.ndim >= 2]
+    rest = [p for p in params if p.ndim < 2]
     opt = torch.optim.AdamW(
         [
             {"params": decay, "weight_decay": cfg.weight_decay},
@@ -133,54 +139,89 @@ def optimiser(
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
+def share_image_features(models: Sequence[DualEncoder]) -> None:
+    """Let every model use the first one's convolutional trunk (each keeps its projection)."""
+    for m in models[1:]:
+        m.image_tower.features = models[0].image_tower.features
+
+
+def step_losses(
+    models: Sequence[DualEncoder],
+    draws: Sequence[TextDraw],
+    images: torch.Tensor,
+    texts: list[list[str]],
+) -> list[torch.Tensor]:
+    """InfoNCE of each model on the batch; a shared trunk is run once."""
+    shared = all(m.image_tower.features is models[0].image_tower.features for m in models)
+    pooled = models[0].image_tower.pooled(images) if shared else None
+    losses = []
+    for m, draw, batch in zip(models, draws, texts, strict=True):
+        feats = pooled if pooled is not None else m.image_tower.pooled(images)
+        u = F.normalize(m.image_tower.proj(feats).float(), dim=-1)
+        v = F.normalize(draw.encode(m, batch).float(), dim=-1)
+        losses.append(info_nce(m.logit_scale() * u @ v.T))
+    return losses
+
+
 def train_clip(
-    model: DualEncoder, pixels: torch.Tensor, pairs: Sequence[Pair], cfg: TrainConfig, seed: int
+    models: Sequence[DualEncoder],
+    pixels: torch.Tensor,
+    pairs: Sequence[Pair],
+    cfg: TrainConfig,
+    seed: int,
 ) -> TrainReport:
-    """Train ``model`` on the stamps ``pixels`` (N, 4, S, S) uint8 and their ``pairs``."""
+    """Train the models together on stamps ``pixels`` (N, 4, S, S) uint8 and their ``pairs``.
+
+    Each step shows every model the same augmented images; the summed losses are
+    minimised by one optimiser (a trunk shared by :func:`share_image_features` gets the
+    gradients of all text towers).
+    """
     device = pick_device(cfg.device)
     dtype = pick_dtype(cfg.precision, device)
     g = torch.Generator().manual_seed(seed)
-    texts = TextDraw(model, pairs, cfg.zh_fraction)
+    draws = [TextDraw(m, pairs, cfg.zh_fraction) for m in models]
     may_flip = flippable(list(pairs), cfg.augment)
-    n, size = len(pairs), model.image_size
+    n, size = len(pairs), models[0].image_size
     per_epoch = max(1, n // cfg.batch_size)  # the last partial batch is dropped
     steps = per_epoch * cfg.epochs
-    model.to(device).train()
-    # channels-last convolutions are faster on CPU (bf16) and GPU
-    model.image_tower.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    opt, schedule = optimiser(model, cfg, steps)
+    for m in models:
+        m.to(device).train()
+        # channels-last convolutions are faster on CPU (bf16) and GPU
+        m.image_tower.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    opt, schedule = optimiser(models, cfg, steps)
+    names = [m.cfg.text_tower for m in models]
     history: list[dict[str, float]] = []
     start = time.perf_counter()
     for epoch in range(cfg.epochs):
         order = torch.randperm(n, generator=g)
-        losses = []
+        sums = [0.0] * len(models)
         for b in range(per_epoch):
             idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size].tolist()
             images = augment_images(pixels[idx], may_flip[idx], size, cfg.augment, g)
             images = images.to(device).contiguous(memory_format=torch.channels_last)
-            batch_texts = texts.draw(idx, g)
+            texts = [d.draw(idx, g) for d in draws]
             with torch.autocast(
                 device.type, dtype=dtype or torch.float32, enabled=dtype is not None
             ):
-                u = torch.nn.functional.normalize(model.image_tower(images).float(), dim=-1)
-                v = torch.nn.functional.normalize(texts.encode(model, batch_texts).float(), dim=-1)
-            loss = info_nce(model.logit_scale() * u @ v.T)
+                losses = step_losses(models, draws, images, texts)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            sum(losses, torch.zeros((), device=device)).backward()
             opt.step()
             schedule.step()
-            model.logit_scale.clamp_()
-            losses.append(float(loss.detach()))
-        history.append(
-            {
-                "epoch": epoch + 1,
-                "loss": sum(losses) / len(losses),
-                "logit_scale": float(model.logit_scale().detach()),
-            }
-        )
+            for i, (m, loss) in enumerate(zip(models, losses, strict=True)):
+                m.logit_scale.clamp_()
+                sums[i] += float(loss.detach())
+        row: dict[str, float] = {"epoch": float(epoch + 1)}
+        for name, m, total in zip(names, models, sums, strict=True):
+            row[f"loss_{name}"] = total / per_epoch
+            row[f"logit_scale_{name}"] = float(m.logit_scale().detach())
+        history.append(row)
     seconds = time.perf_counter() - start
-    model.eval()
-    return TrainReport(model, seconds, steps, steps * cfg.batch_size / max(seconds, 1e-9), history)
+    for m in models:
+        m.eval()
+    return TrainReport(
+        list(models), seconds, steps, steps * cfg.batch_size / max(seconds, 1e-9), history
+    )
 
 
 @torch.no_grad()
