@@ -16,6 +16,7 @@ before the first step.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -216,6 +217,12 @@ def train_clip(
             row[f"loss_{name}"] = total / per_epoch
             row[f"logit_scale_{name}"] = float(m.logit_scale().detach())
         history.append(row)
+        if cfg.progress and (epoch + 1) % max(1, cfg.epochs // 10) == 0:
+            losses_text = " ".join(f"{k} {v:.3f}" for k, v in row.items() if k.startswith("loss"))
+            elapsed = time.perf_counter() - start
+            print(
+                f"epoch {epoch + 1}/{cfg.epochs}: {losses_text} ({elapsed:.0f} s)", file=sys.stderr
+            )
     seconds = time.perf_counter() - start
     for m in models:
         m.eval()
