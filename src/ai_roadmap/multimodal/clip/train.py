@@ -49,9 +49,8 @@ class TrainConfig:
     warmup_fraction: float = 0.1
     zh_fraction: float = 0.5  # P(a caption is drawn in Chinese) where one exists (hash tower)
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["auto", "fp32", "bf16"] = (
-        "auto"  # bf16 autocast (CPU with AVX-512 BF16, GPU)
-    )
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # bf16 autocast: CPU AVX-512 BF16, GPU
+    progress: bool = True  # one line on stderr every tenth of the epochs
     augment: ImageAugment = field(default_factory=ImageAugment)
 
 
