@@ -44,6 +44,7 @@ def test_smoke_run_reports_registers_indexes_and_searches(roadmap_home: Path) ->
                     )
                     assert 0.0 <= strict <= lenient <= 1.0
     assert m["minilm_logit_scale"] <= 100.0 + 1e-4
+    assert 0.0 <= m["hash_train_subset_en_t2i_r5"] <= 1.0
     assert any(n.startswith("proxy: a dual encoder trained here") for n in report.notes)
     assert any(n.startswith("split by image (seed 0): 96 train / 24 test") for n in report.notes)
     assert {"checks.csv", "histories.json", "losses.png"} <= set(report.artifacts)
