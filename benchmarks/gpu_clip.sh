@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# s4.clip at `--scale full` on one CUDA GPU: 96 px image towers (widths 64–512, two blocks per
-# stage), 400 epochs for each of the two text towers (ours and frozen MiniLM); sized for
+# s4.clip at `--scale full` on one CUDA GPU: a 96 px image trunk (widths 64–512, two blocks
+# per stage) shared by the two text towers (ours and frozen MiniLM), 300 epochs; sized for
 # ≤ 10 minutes on one H200 (EPOCHS=2 shortens it for a CPU check).
 #
 #   benchmarks/gpu_clip.sh prepare    # here, online: wheels + the stamps into .gpu-clip/
