@@ -38,6 +38,12 @@ def search(
         scorer = load_clip_scorer(_settings())
         about = f"s4.clip version {scorer.version}"
     hits = scorer.search(query, k)
+    if scorer.model.cfg.text_tower == "minilm" and any("\u3400" <= ch <= "\u9fff" for ch in query):
+        typer.echo(
+            "note: this model's MiniLM text tower reads English only; for Chinese queries "
+            "run `roadmap run s4.clip primary=hash`",
+            err=True,
+        )
     root = _data_folder(scorer.index.dataset if scorer.index else "")
     rows = [
         {
