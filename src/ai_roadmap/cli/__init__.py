@@ -2,7 +2,7 @@
 
 The commands live in :mod:`ai_roadmap.cli.roadmap` (list, show, run, status, tasks,
 plan), :mod:`ai_roadmap.cli.tools` (check, serve, poem, data), :mod:`ai_roadmap.cli.ner`
-(ner) and :mod:`ai_roadmap.cli.models`
+(ner), :mod:`ai_roadmap.cli.multimodal` (search) and :mod:`ai_roadmap.cli.models`
 (the registry's aliases). Start-up stays light:
 only Typer, Rich and the YAML catalog are imported; scientific libraries and MLflow are
 imported inside the commands that need them.
@@ -75,12 +75,13 @@ def _records() -> dict[str, Any]:
 
 # the commands register themselves on ``app`` when imported
 from ai_roadmap.cli import models as _models  # noqa: E402
+from ai_roadmap.cli import multimodal as _multimodal  # noqa: E402
 from ai_roadmap.cli import ner as _ner  # noqa: E402
 from ai_roadmap.cli import roadmap as _roadmap  # noqa: E402
 from ai_roadmap.cli import tools as _tools  # noqa: E402
 from ai_roadmap.cli import vision as _vision  # noqa: E402
 
-__all__ = ["_models", "_ner", "_roadmap", "_tools", "_vision", "app", "main"]
+__all__ = ["_models", "_multimodal", "_ner", "_roadmap", "_tools", "_vision", "app", "main"]
 
 
 def main() -> None:
