@@ -26,7 +26,7 @@ class MeanColourScorer:
 def test_smoke_run_through_the_runner(roadmap_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from ai_roadmap.milestones.s4 import dreambooth
 
-    monkeypatch.setattr(dreambooth, "load_scorer", lambda: (MeanColourScorer(), ""))
+    monkeypatch.setattr(dreambooth, "load_scorer", lambda _dir: (MeanColourScorer(), ""))
     report = run_milestone("s4.dreambooth", "smoke")
     m = report.metrics
     assert report.proxy and report.verdict == "not measured"

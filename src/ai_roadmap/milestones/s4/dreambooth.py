@@ -93,6 +93,7 @@ class Evaluation:
 
     n_samples: int = 48  # per generated set
     prompt: str = "A fish."  # the subject prompt of the CLIP score
+    clip_model_dir: str | None = None  # an s4.clip model folder; None: the registry's champion
     check_images: int = 4  # images in the DDIM and noising checks
     check_steps: int = 10  # DDIM steps of the DDIM check
 
@@ -211,7 +212,7 @@ def run(cfg: DictConfig) -> Result:
 
 def _run(c: Config, out: Path) -> Result:
     data = load_stamp_images(c.data)
-    scorer, clip_reason = load_scorer()
+    scorer, clip_reason = load_scorer(c.eval.clip_model_dir)
     base, base_log = base_model(c, data)
     started = time.perf_counter()
     n, slot, k = c.eval.n_samples, len(data.classes), data.subject_class

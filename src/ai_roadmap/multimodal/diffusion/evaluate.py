@@ -10,7 +10,7 @@ images, base-model samples of the class) bracket the generated subject images.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -36,7 +36,6 @@ class ImageSets:
     class_after: torch.Tensor  # fine-tuned with prior preservation, class label
     subject_samples_no_prior: torch.Tensor | None = None  # fine-tuned with λ = 0, label [V]
     class_after_no_prior: torch.Tensor | None = None  # fine-tuned with λ = 0, class label
-    extra: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def generated(self) -> dict[str, torch.Tensor]:
         sets = {

@@ -48,15 +48,23 @@ def clip_scores(scorer: Scorer, images: torch.Tensor, prompt: str, batch: int = 
     return torch.cat([p.detach().float().cpu() for p in parts])
 
 
-def load_scorer(settings: object | None = None) -> tuple[Scorer | None, str]:
-    """(the registered s4.clip scorer, "") or (None, why there is none)."""
+def load_scorer(model_dir: str | None = None) -> tuple[Scorer | None, str]:
+    """(an s4.clip scorer, "") or (None, why there is none).
+
+    From ``model_dir`` (a model folder written by s4.clip) when given, else the registry's
+    ``s4.clip`` champion.
+    """
     from ai_roadmap.errors import RoadmapError
 
     try:
-        from ai_roadmap.multimodal.clip.scorer import load_clip_scorer
+        from ai_roadmap.multimodal.clip.scorer import ClipScorer, load_clip_scorer
     except ImportError:
         return None, "this checkout has no s4.clip scorer (ai_roadmap.multimodal.clip.scorer)"
     try:
-        return load_clip_scorer(settings), ""
+        if model_dir:
+            return ClipScorer.from_folder(model_dir), ""
+        return load_clip_scorer(), ""
     except RoadmapError as exc:
         return None, str(exc)
+    except ImportError as exc:  # a machine without the tracking store (MLflow)
+        return None, f"no registry to read an s4.clip model from ({exc.name} is not installed)"
