@@ -38,14 +38,13 @@ from omegaconf import DictConfig
 
 from ai_roadmap.artifacts import ModelCard
 from ai_roadmap.artifacts.torch import save_torch_model
-from ai_roadmap.checks import CheckRecord, record, summarise, write_table
+from ai_roadmap.checks import CheckRecord, summarise, write_table
 from ai_roadmap.config import typed
 from ai_roadmap.multimodal.diffusion import evaluate as ev
+from ai_roadmap.multimodal.diffusion.checks import reference_checks
 from ai_roadmap.multimodal.diffusion.features import FeatureTrain, image_features, train_feature_net
 from ai_roadmap.multimodal.diffusion.fidelity import load_scorer
-from ai_roadmap.multimodal.diffusion.frechet import frechet_between
-from ai_roadmap.multimodal.diffusion.noise import q_sample
-from ai_roadmap.multimodal.diffusion.sample import Sampler, ddim_agreement, generate, save_grid
+from ai_roadmap.multimodal.diffusion.sample import Sampler, generate, save_grid
 from ai_roadmap.multimodal.diffusion.stamps import StampImages, StampSource, load_stamp_images
 from ai_roadmap.multimodal.diffusion.train import (
     Optim,
@@ -147,7 +146,7 @@ def fine_tune(
     model = copy.deepcopy(base)
     slot = len(data.classes)  # the spare row: "[V]"
     model.init_slot(slot, data.subject_class)
-    torch.manual_seed(c.seed + 1)  # both copies see the same batches and noise
+    torch.manual_seed(c.seed + 1)  # both copies start from the same random state
     log = train_dreambooth(
         model,
         torch.from_numpy(data.subject),
@@ -166,39 +165,6 @@ def samples(c: Config, model: ClassConditionalUNet, label: int, n: int, seed: in
     return generate(model, labels, c.sampler, c.schedule, seed)
 
 
-# ── checks ───────────────────────────────────────────────────────────────────────────
-
-
-def run_checks(
-    c: Config, model: ClassConditionalUNet, data: StampImages, features: Any
-) -> list[CheckRecord]:
-    """Our noising, DDIM step and Fréchet distance against diffusers / scipy, on this run."""
-    import numpy as np
-    import scipy.linalg
-    from diffusers import DDPMScheduler
-
-    s = c.schedule
-    library: Any = DDPMScheduler(s.timesteps, s.beta_start, s.beta_end, "linear")
-    x0 = torch.from_numpy(data.subject[: c.eval.check_images]) * 2 - 1
-    noise = torch.randn_like(x0)
-    t = torch.linspace(0, s.timesteps - 1, len(x0)).long()
-    ours = q_sample(x0.double(), noise.double(), t, s.alphas_cumprod())
-    noising = float((ours - library.add_noise(x0, noise, t).double()).abs().max())
-    labels = torch.full((c.eval.check_images,), data.subject_class, dtype=torch.long)
-    ddim = ddim_agreement(model, labels, c.eval.check_steps, s, c.seed)
-    a, b = features
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root = scipy.linalg.sqrtm(cov_a @ cov_b).real
-    direct = ((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root)
-    fd = abs(frechet_between(a, b) - float(direct)) / max(1.0, abs(float(direct)))
-    return [
-        record("noising_vs_diffusers", noising, 1e-5, "q_sample vs DDPMScheduler.add_noise"),
-        record("ddim_vs_diffusers", ddim, 1e-4, f"{c.eval.check_steps}-step trajectory"),
-        record("frechet_vs_sqrtm", fd, 1e-6, "relative, vs scipy.linalg.sqrtm(Σ_A Σ_B)"),
-    ]
-
-
 # ── the milestone ────────────────────────────────────────────────────────────────────
 
 
@@ -210,17 +176,25 @@ def run(cfg: DictConfig) -> Result:
         return _run(c, out)
 
 
-def _run(c: Config, out: Path) -> Result:
-    data = load_stamp_images(c.data)
-    scorer, clip_reason = load_scorer(c.eval.clip_model_dir)
-    base, base_log = base_model(c, data)
+@dataclass
+class Generated:
+    """The fine-tuned model (λ > 0), every image set, the training logs."""
+
+    sets: ev.ImageSets
+    tuned: ClassConditionalUNet
+    tuned_log: TrainLog
+    plain_log: TrainLog | None  # λ = 0, when compared
+    prior_seconds: float
+
+
+def generate_sets(c: Config, data: StampImages, base: ClassConditionalUNet) -> Generated:
+    """Prior images, both fine-tunings and every generated set."""
     started = time.perf_counter()
     n, slot, k = c.eval.n_samples, len(data.classes), data.subject_class
     prior = samples(c, base, k, max(c.dreambooth.n_prior, n), c.seed + 10)
     prior_seconds = time.perf_counter() - started
-    tuned, tuned_log = fine_tune(
-        c, base, data, prior[: c.dreambooth.n_prior], c.dreambooth.prior_weight
-    )
+    prior_images = prior[: c.dreambooth.n_prior]
+    tuned, tuned_log = fine_tune(c, base, data, prior_images, c.dreambooth.prior_weight)
     class_of = torch.from_numpy(data.train_labels) == k
     sets = ev.ImageSets(
         subject=torch.from_numpy(data.subject),
@@ -232,9 +206,17 @@ def _run(c: Config, out: Path) -> Result:
     )
     plain_log = None
     if c.dreambooth.compare_without_prior:
-        plain, plain_log = fine_tune(c, base, data, prior, 0.0)
+        plain, plain_log = fine_tune(c, base, data, prior_images, 0.0)
         sets.subject_samples_no_prior = samples(c, plain, slot, n, c.seed + 20)
         sets.class_after_no_prior = samples(c, plain, k, n, c.seed + 30)
+    return Generated(sets, tuned, tuned_log, plain_log, prior_seconds)
+
+
+def measure(
+    c: Config, data: StampImages, base: ClassConditionalUNet, sets: ev.ImageSets, scorer: Any
+) -> tuple[dict[str, float], list[CheckRecord]]:
+    """Fidelity, Fréchet, class-rate and CLIP figures, and the run-time reference checks."""
+    k = data.subject_class
     torch.manual_seed(c.seed)
     feats = train_feature_net(
         torch.from_numpy(data.train),
@@ -247,49 +229,54 @@ def _run(c: Config, out: Path) -> Result:
     metrics = ev.fidelity_figures(sets) | ev.class_figures(sets, feats.net, k)
     if scorer is not None:
         metrics |= ev.clip_figures(sets, scorer, c.eval.prompt)
-    records = run_checks(
-        c,
-        base,
-        data,
-        (image_features(feats.net, sets.base_class), image_features(feats.net, sets.class_real)),
+    metrics["feature_net_heldout_accuracy"] = feats.heldout_accuracy
+    features = (
+        image_features(feats.net, sets.base_class),
+        image_features(feats.net, sets.class_real),
     )
+    labels = torch.full((c.eval.check_images,), k, dtype=torch.long)
+    images = sets.subject[: c.eval.check_images]
+    steps = c.eval.check_steps
+    records = reference_checks(base, labels, images, features, c.schedule, steps, c.seed)
+    return metrics, records
+
+
+def _run(c: Config, out: Path) -> Result:
+    data = load_stamp_images(c.data)
+    scorer, clip_reason = load_scorer(c.eval.clip_model_dir)
+    base, base_log = base_model(c, data)
+    made = generate_sets(c, data, base)
+    metrics, records = measure(c, data, base, made.sets, scorer)
     check_metrics, check_notes = summarise(records)
-    metrics |= check_metrics | _train_figures(base_log, tuned_log, plain_log, prior_seconds)
-    metrics |= {
-        "feature_net_heldout_accuracy": feats.heldout_accuracy,
-        "parameters": float(sum(p.numel() for p in base.parameters())),
-    }
-    artifacts = _artefacts(out, sets, base_log, tuned_log, plain_log) | {
-        "checks.csv": write_table(records, out / "checks.csv")
-    }
-    model_path = _save(tuned, data, c, metrics, out / "model")
+    metrics |= check_metrics | _train_figures(base_log, made)
+    metrics["parameters"] = float(sum(p.numel() for p in base.parameters()))
+    artifacts = _artefacts(out, made.sets, base_log, made.tuned_log, made.plain_log)
+    artifacts["checks.csv"] = write_table(records, out / "checks.csv")
     return Result(
         metrics=metrics,
         dataset=_dataset_text(c, data),
         proxy=True,
         artifacts=artifacts,
-        model_path=model_path,
+        model_path=_save(made.tuned, data, c, metrics, out / "model"),
         params={"classes": data.classes, "subject_ids": data.subject_ids},
         notes=_notes(c, data, metrics, clip_reason) + check_notes,
         not_measured=_not_measured(clip_reason),
     )
 
 
-def _train_figures(
-    base: TrainLog, tuned: TrainLog, plain: TrainLog | None, prior_seconds: float
-) -> dict[str, float]:
+def _train_figures(base: TrainLog, made: Generated) -> dict[str, float]:
+    tuned, prior_tail = made.tuned_log, made.tuned_log.prior_losses[-50:]
     figures = {
         "base_final_loss": base.final(),
         "base_train_seconds": base.seconds,
         "base_seconds_per_step": base.seconds_per_step,
         "dreambooth_final_loss": tuned.final(),
-        "dreambooth_final_prior_loss": sum(tuned.prior_losses[-50:])
-        / max(1, len(tuned.prior_losses[-50:])),
+        "dreambooth_final_prior_loss": sum(prior_tail) / max(1, len(prior_tail)),
         "dreambooth_train_seconds": tuned.seconds,
-        "prior_sampling_seconds": prior_seconds,
+        "prior_sampling_seconds": made.prior_seconds,
     }
-    if plain is not None:
-        figures["no_prior_final_loss"] = plain.final()
+    if made.plain_log is not None:
+        figures["no_prior_final_loss"] = made.plain_log.final()
     return figures
 
 
