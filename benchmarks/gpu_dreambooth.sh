@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # s4.dreambooth at `--scale full` on one CUDA GPU: a 4-level U-Net (64–256 channels) trained
-# for 10 000 steps of 128 stamps at 32 px, DreamBooth 2 × 1 000 steps with 200 prior images,
+# for 8 000 steps of 128 stamps at 32 px, DreamBooth 2 × 1 000 steps with 200 prior images,
 # 256 images per set sampled with DDPM in 100 steps; sized for ≤ 10 minutes on one H200
 # (STEPS=20 shortens both trainings for a CPU check). With no s4.clip model on the GPU
 # machine (no registry there) the CLIP figures are "not measured"; the rest is measured.
