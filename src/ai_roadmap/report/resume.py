@@ -155,7 +155,7 @@ def _target_figure(item: Item, record: Record, lang: str) -> str | None:
 
 
 def bullets(catalog: Catalog, records: dict[str, Record], lang: str = "zh") -> list[Bullet]:
-    """One bullet per project with a finished run, in catalog order."""
+    """One bullet per project whose latest finished run is quick or full, in catalog order."""
     if lang not in LANGS:
         raise RoadmapError(f"--lang {lang!r} is not supported: use zh or en", 2)
     specs = load_specs()
@@ -164,6 +164,8 @@ def bullets(catalog: Catalog, records: dict[str, Record], lang: str = "zh") -> l
         record = records.get(item.id)
         is_project = item.id in specs or (item.kind == "milestone" and item.stage in (4, 5))
         if record is None or item.kind != "milestone" or not is_project:
+            continue
+        if record.tags.get("roadmap.scale") == "smoke":  # a plumbing check, not a result
             continue
         out.append(
             Bullet(item.id, record.run_id, project_bullet(item, record, specs.get(item.id), lang))
