@@ -39,7 +39,7 @@ def test_features_use_the_timetable_only() -> None:
     assert not set(E.LEAKS) & set(table.columns)
     assert set(E.NUMERIC + E.CATEGORICAL + [E.TARGET]) <= set(table.columns)
     assert table["sched_dep_min"].tolist() == [315, 360, 1430]
-    assert table["block_min"].tolist() == [184, 190, 125]  # across midnight: mod 24 h
+    assert table["block_min"].tolist() == [184, 190, 85]  # 23:50 → 01:15 across midnight
     assert table["weekday"].tolist() == [1, 6, 4]  # 2013-01-01 was a Tuesday
     assert table["route"].tolist() == ["EWR-IAH", "EWR-IAH", "JFK-BOS"]
 

@@ -13,13 +13,16 @@ from ai_roadmap.sysdesign.metrics import (
     ndcg_at_k,
     pinball,
     recall_at_k,
+    rolling_conformal_margins,
 )
 
 
 def test_recall_matches_a_brute_force_count() -> None:
     rng = np.random.default_rng(0)
     ranked = np.array([rng.permutation(50)[:20] for _ in range(30)])
-    relevant = [set(rng.choice(50, size=rng.integers(0, 6), replace=False).tolist()) for _ in range(30)]
+    relevant = [
+        set(rng.choice(50, size=rng.integers(0, 6), replace=False).tolist()) for _ in range(30)
+    ]
     for k in (1, 5, 20):
         hits, users = 0.0, 0
         for row, rel in zip(ranked, relevant, strict=True):
@@ -81,3 +84,18 @@ def test_conformal_margin_restores_coverage_of_a_too_narrow_interval() -> None:
     # CQR: P(cover) ≥ 0.8 and ≤ 0.8 + 1/(n+1) for continuous scores
     assert 0.79 <= np.mean(covered) <= 0.81
     assert conformal_margin(np.zeros(9), np.full(9, -1.0), np.full(9, 1.0), 0.2) == -1.0
+
+
+def test_rolling_margins_follow_a_drifting_spread() -> None:
+    rng = np.random.default_rng(5)
+    day = np.repeat(np.arange(60), 400)
+    spread = np.where(day < 30, 1.0, 3.0)  # the noise triples on day 30
+    y = rng.normal(size=day.size) * spread
+    lo, hi = np.full(y.size, -1.2816), np.full(y.size, 1.2816)
+    margins = rolling_conformal_margins(y, lo, hi, day, window=7, alpha=0.2)
+    assert np.isnan(margins[day == 0]).all()
+    late = day >= 37  # a full week after the change
+    assert coverage(y[late], lo[late] - margins[late], hi[late] + margins[late]) == pytest.approx(
+        0.8, abs=0.02
+    )
+    assert coverage(y[late], lo[late], hi[late]) < 0.4  # without recalibration

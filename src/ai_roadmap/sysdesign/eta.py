@@ -119,7 +119,9 @@ class GbmConfig:
     n_jobs: int = 2
 
 
-def fit_gbm(x: pd.DataFrame, y: np.ndarray, objective: str, c: GbmConfig, alpha: float = 0.5) -> object:
+def fit_gbm(
+    x: pd.DataFrame, y: np.ndarray, objective: str, c: GbmConfig, alpha: float = 0.5
+) -> object:
     """One LightGBM regressor: ``objective`` 'l2' (mean) or 'quantile' at level ``alpha``."""
     import lightgbm as lgb
 

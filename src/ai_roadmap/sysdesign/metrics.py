@@ -76,3 +76,17 @@ def conformal_margin(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, alpha: float
     n = scores.size
     rank = int(np.ceil((1 - alpha) * (n + 1)))
     return float(scores[min(rank, n) - 1])
+
+
+def rolling_conformal_margins(
+    y: np.ndarray, lo: np.ndarray, hi: np.ndarray, day: np.ndarray, window: int, alpha: float
+) -> np.ndarray:
+    """A margin per row from the ``window`` days before its own day (labels of a day are in
+    by the next one): conformal prediction under drift, recalibrated daily on recent data.
+    Rows with no earlier day in the window get NaN."""
+    margins = np.full(y.shape, np.nan)
+    for d in np.unique(day):
+        past = (day < d) & (day >= d - window)
+        if past.any():
+            margins[day == d] = conformal_margin(y[past], lo[past], hi[past], alpha)
+    return margins

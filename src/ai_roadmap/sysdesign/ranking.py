@@ -91,9 +91,16 @@ def _popularity_as_of(
     times = ordered["timestamp"].to_numpy()
     starts = np.searchsorted(ordered["item"].to_numpy(), np.arange(item.max() + 2))
     lo, hi = starts[item], starts[item + 1]
-    upto = np.array([np.searchsorted(times[a:b], t, side="right") for a, b, t in zip(lo, hi, cut, strict=True)])
+    upto = np.array(
+        [np.searchsorted(times[a:b], t, side="right") for a, b, t in zip(lo, hi, cut, strict=True)]
+    )
     since = cut - RECENT_DAYS * 86_400
-    before = np.array([np.searchsorted(times[a:b], t, side="right") for a, b, t in zip(lo, hi, since, strict=True)])
+    before = np.array(
+        [
+            np.searchsorted(times[a:b], t, side="right")
+            for a, b, t in zip(lo, hi, since, strict=True)
+        ]
+    )
     return upto.astype(float), (upto - before).astype(float)
 
 

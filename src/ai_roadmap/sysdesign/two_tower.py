@@ -47,6 +47,8 @@ class TwoTower(nn.Module):
     def __init__(self, genres: np.ndarray, year: np.ndarray, c: TowerConfig) -> None:
         super().__init__()
         n_items, n_genres = genres.shape
+        self.genres: torch.Tensor
+        self.year: torch.Tensor
         self.register_buffer("genres", torch.as_tensor(genres))
         self.register_buffer("year", torch.as_tensor(year))
         self.item_id = nn.Embedding(n_items, c.dim)
@@ -69,7 +71,9 @@ class TwoTower(nn.Module):
         pooled = F.embedding_bag(
             items, self.history_id.weight, offsets, mode="sum", per_sample_weights=weights
         )
-        profile = F.embedding_bag(items, self.genres, offsets, mode="sum", per_sample_weights=weights)
+        profile = F.embedding_bag(
+            items, self.genres, offsets, mode="sum", per_sample_weights=weights
+        )
         return F.normalize(self.user_mlp(torch.cat([pooled, profile], dim=1)), dim=1)
 
 
