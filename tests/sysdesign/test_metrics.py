@@ -13,6 +13,7 @@ from ai_roadmap.sysdesign.metrics import (
     ndcg_at_k,
     pinball,
     recall_at_k,
+    recall_curve,
     rolling_conformal_margins,
 )
 
@@ -30,6 +31,7 @@ def test_recall_matches_a_brute_force_count() -> None:
                 hits += sum(1 for item in rel if item in row[:k]) / len(rel)
                 users += 1
         assert recall_at_k(ranked, relevant, k) == pytest.approx(hits / users)
+        assert recall_curve(ranked, relevant, 20)[k - 1] == pytest.approx(hits / users)
 
 
 def test_ndcg_matches_sklearn_when_every_relevant_item_is_ranked() -> None:

@@ -97,3 +97,14 @@ def test_item_sets_and_matrix() -> None:
     m = matrix(frame, 3, 4)
     assert m.toarray().tolist() == [[0, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1]]
     assert item_sets(frame, 3) == [{1}, set(), {3}]
+
+
+def test_svd_reference_passes_the_right_subspace_and_fails_a_wrong_one() -> None:
+    from ai_roadmap.sysdesign.reference import svd_reference
+
+    rng = np.random.default_rng(1)
+    hist = sparse.csr_matrix((rng.random((30, 80)) < 0.2).astype(np.float32))
+    assert svd_reference(hist, pure_svd_item_factors(hist, 4)).passed
+    wrong, _ = np.linalg.qr(rng.standard_normal((80, 4)))
+    check = svd_reference(hist, wrong)
+    assert not check.passed and check.error > 0.1

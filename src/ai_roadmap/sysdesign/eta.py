@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ai_roadmap.sysdesign.metrics import rolling_conformal_margins
+
 CATEGORICAL = ["carrier", "origin", "dest", "route"]
 # No month, day or day of year: the test months never occur in training (a tree cannot
 # extrapolate to them), and a day of the year lets the trees memorise the weather of
@@ -149,3 +151,32 @@ def mae(y: np.ndarray, p: np.ndarray) -> float:
 
 def rmse(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.sqrt(np.mean((y - p) ** 2)))
+
+
+def at_departure(
+    train: pd.DataFrame, test: pd.DataFrame, levels: dict[str, list[str]], gbm: GbmConfig
+) -> dict[str, float]:
+    """The second prediction moment: median model with the departure delay as a feature."""
+    model = fit_gbm(
+        encode(train, levels, AT_DEPARTURE), train[TARGET].to_numpy(), "quantile", gbm, 0.5
+    )
+    y = test[TARGET].to_numpy()
+    pred = np.asarray(model.predict(encode(test, levels, AT_DEPARTURE)))  # type: ignore[attr-defined]
+    return {
+        "eta_mae_departure_baseline": mae(y, test["dep_delay"].to_numpy()),
+        "eta_mae_departure_model": mae(y, pred),
+        "eta_rmse_departure_model": rmse(y, pred),
+    }
+
+
+def rolling_margins(
+    split: EtaSplit, q_calib: dict[float, np.ndarray], q_test: dict[float, np.ndarray], days: int
+) -> np.ndarray:
+    """Each test day's margin from the ``days`` before it (calibration month and earlier
+    test days: a flight's arrival is known the same day)."""
+    day = np.concatenate([split.calib["day_of_year"], split.test["day_of_year"]])
+    y = np.concatenate([split.calib[TARGET], split.test[TARGET]])
+    lo = np.concatenate([q_calib[0.1], q_test[0.1]])
+    hi = np.concatenate([q_calib[0.9], q_test[0.9]])
+    margins = rolling_conformal_margins(y, lo, hi, day, days, alpha=0.2)[len(split.calib) :]
+    return np.nan_to_num(margins, nan=0.0)

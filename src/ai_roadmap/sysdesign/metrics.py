@@ -27,6 +27,16 @@ def recall_at_k(ranked: np.ndarray, relevant: list[set[int]], k: int) -> float:
     return float(np.mean(scores)) if scores else float("nan")
 
 
+def recall_curve(ranked: np.ndarray, relevant: list[set[int]], k_max: int) -> np.ndarray:
+    """Recall@K for K = 1 … k_max at once: cumulative hits over |R|, mean over users."""
+    rows = [
+        np.cumsum([item in rel for item in row[:k_max].tolist()]) / len(rel)
+        for row, rel in zip(ranked, relevant, strict=True)
+        if rel
+    ]
+    return np.mean(rows, axis=0) if rows else np.full(k_max, np.nan)
+
+
 def dcg(gains: np.ndarray) -> float:
     """Σ gain_i / log2(i + 1) over ranks i = 1…n."""
     gains = np.asarray(gains, dtype=float)

@@ -31,7 +31,6 @@ import pandas as pd
 
 from ai_roadmap.checks import CheckRecord, record, summarise, write_table
 from ai_roadmap.config import typed
-from ai_roadmap.plots import figure
 from ai_roadmap.result import Result
 from ai_roadmap.sysdesign import eta as E
 from ai_roadmap.sysdesign.ann import IVFIndex
@@ -49,9 +48,9 @@ from ai_roadmap.sysdesign.metrics import (
     ndcg_at_k,
     pinball,
     recall_at_k,
-    rolling_conformal_margins,
+    recall_curve,
 )
-from ai_roadmap.sysdesign.ranking import FEATURES as FEATURES_REF
+from ai_roadmap.sysdesign.plots import plot_calibration, plot_recall
 from ai_roadmap.sysdesign.ranking import (
     RankerConfig,
     candidate_features,
@@ -59,6 +58,7 @@ from ai_roadmap.sysdesign.ranking import (
     labels,
     rerank,
 )
+from ai_roadmap.sysdesign.reference import ndcg_reference, svd_reference
 from ai_roadmap.sysdesign.two_tower import TowerConfig, embed, train_two_tower
 
 if TYPE_CHECKING:
@@ -230,8 +230,8 @@ def run_recsys(c: Config) -> RecsysOutcome:
             f"IVF {r.ann_lists} lists, nprobe {r.nprobe}: {overlap:.1%} of the exact top-{cand}, "
             f"{scored:.0f} of {m} items scored per query",
         ),
-        _ndcg_reference(ranker, test_rows, n, cand, test_items),
-        _svd_reference(hist, item_factors),
+        ndcg_reference(ranker, test_rows, n, cand, test_items),
+        svd_reference(hist, item_factors),
         record(
             "tower_beats_popularity_recall",
             metrics[f"recall_at_{cand}_popularity"]
@@ -246,10 +246,7 @@ def run_recsys(c: Config) -> RecsysOutcome:
             "ratio popularity / ranker NDCG@10",
         ),
     ]
-    curves = {
-        name: [recall_at_k(top, test_items, k) for k in range(1, kmax + 1)]
-        for name, top in lists.items()
-    }
+    curves = {name: recall_curve(top, test_items, kmax).tolist() for name, top in lists.items()}
     notes = [
         f"recsys: {n} users, {m} movies, per-user time split (last {r.n_test} ratings = test, "
         f"{r.n_val} before = ranker training window, the rest = {len(split.history)} history "
@@ -270,45 +267,6 @@ def run_recsys(c: Config) -> RecsysOutcome:
         f"ranker {metrics['ndcg_at_10_ranker']:.4f}",
     ]
     return RecsysOutcome(metrics, notes, curves, checks, n)
-
-
-def _ndcg_reference(
-    ranker: object, rows: pd.DataFrame, n: int, cand: int, rel: list[set[int]]
-) -> CheckRecord:
-    """Our NDCG@10 against sklearn.metrics.ndcg_score on the ranker's candidate lists
-    (ideal taken within each list, as scikit-learn does)."""
-    from sklearn.metrics import ndcg_score
-
-    raw = np.asarray(ranker.predict(rows[FEATURES_REF])).reshape(n, cand)  # type: ignore[attr-defined]
-    # ties broken by retrieval order, as ``rerank`` does; distinct scores for scikit-learn,
-    # which would otherwise average the gains of tied items
-    order = np.argsort(-raw, axis=1, kind="stable")
-    scores = np.empty_like(raw)
-    np.put_along_axis(scores, order, -np.arange(cand, dtype=float)[None, :].repeat(n, 0), axis=1)
-    items = rows["item"].to_numpy().reshape(n, cand)
-    truth = np.array([[float(i in rel[u]) for i in items[u]] for u in range(n)])
-    users = truth.sum(1) > 0
-    ours = [
-        ndcg_at_k(items[u][order[u]][None, :], [set(items[u][truth[u] > 0].tolist())], 10)
-        for u in np.flatnonzero(users)
-    ]
-    theirs = ndcg_score(truth[users], scores[users], k=10)
-    return record(
-        "ndcg_vs_sklearn",
-        abs(float(np.mean(ours)) - float(theirs)),
-        1e-9,
-        f"{int(users.sum())} users with a relevant candidate",
-    )
-
-
-def _svd_reference(hist: object, item_factors: np.ndarray) -> CheckRecord:
-    """The ARPACK factors span the same subspace as numpy's dense SVD (projector difference)."""
-    dense = np.asarray(hist.toarray(), dtype=np.float64)  # type: ignore[attr-defined]
-    _, s, vt = np.linalg.svd(dense, full_matrices=False)
-    f = item_factors.shape[1]
-    ref = vt[:f].T
-    gap = float(np.abs(item_factors @ item_factors.T - ref @ ref.T).max())
-    return record("svd_vs_numpy", gap, 1e-6, f"rank {f}; σ_f/σ_(f+1) = {s[f - 1] / s[f]:.3f}")
 
 
 # ── ETA ──────────────────────────────────────────────────────────────────────────────
@@ -353,7 +311,7 @@ def run_eta(c: Config) -> EtaOutcome:
     zero = np.zeros_like(y_test)
     margin = conformal_margin(y_calib, q_calib[0.1], q_calib[0.9], alpha=0.2)
     lo, hi = q_test[0.1], q_test[0.9]
-    rolling = _rolling_margins(split, q_calib, q_test, e.rolling_days)
+    rolling = E.rolling_margins(split, q_calib, q_test, e.rolling_days)
     metrics = {
         "eta_mae_schedule": E.mae(y_test, zero),
         "eta_mae_route_median": E.mae(y_test, route[0.5]),
@@ -376,7 +334,7 @@ def run_eta(c: Config) -> EtaOutcome:
         "eta_test_flights": float(len(y_test)),
         "eta_fit_seconds": fit_seconds,
     }
-    metrics |= _at_departure(train, split.test, levels, e.gbm)
+    metrics |= E.at_departure(train, split.test, levels, e.gbm)
     for tau in (0.1, 0.5, 0.9):
         metrics[f"eta_share_below_q{tau:g}"] = float(np.mean(y_test <= q_test[tau]))
         metrics[f"eta_pinball_q{tau:g}_model"] = pinball(y_test, q_test[tau], tau)
@@ -438,65 +396,7 @@ def run_eta(c: Config) -> EtaOutcome:
     return EtaOutcome(metrics, notes, checks, calibration)
 
 
-def _at_departure(
-    train: pd.DataFrame, test: pd.DataFrame, levels: dict[str, list[str]], gbm: E.GbmConfig
-) -> dict[str, float]:
-    """The second prediction moment: median model with the departure delay as a feature."""
-    model = E.fit_gbm(
-        E.encode(train, levels, E.AT_DEPARTURE), train[E.TARGET].to_numpy(), "quantile", gbm, 0.5
-    )
-    y = test[E.TARGET].to_numpy()
-    pred = np.asarray(model.predict(E.encode(test, levels, E.AT_DEPARTURE)))  # type: ignore[attr-defined]
-    return {
-        "eta_mae_departure_baseline": E.mae(y, test["dep_delay"].to_numpy()),
-        "eta_mae_departure_model": E.mae(y, pred),
-        "eta_rmse_departure_model": E.rmse(y, pred),
-    }
-
-
-def _rolling_margins(
-    split: E.EtaSplit, q_calib: dict[float, np.ndarray], q_test: dict[float, np.ndarray], days: int
-) -> np.ndarray:
-    """Each test day's margin from the ``days`` before it (calibration month and earlier
-    test days: a flight's arrival is known the same day)."""
-    day = np.concatenate([split.calib["day_of_year"], split.test["day_of_year"]])
-    y = np.concatenate([split.calib[E.TARGET], split.test[E.TARGET]])
-    lo = np.concatenate([q_calib[0.1], q_test[0.1]])
-    hi = np.concatenate([q_calib[0.9], q_test[0.9]])
-    margins = rolling_conformal_margins(y, lo, hi, day, days, alpha=0.2)[len(split.calib) :]
-    return np.nan_to_num(margins, nan=0.0)
-
-
 # ── plots and the milestone ──────────────────────────────────────────────────────────
-
-
-def plot_recall(curves: dict[str, list[float]], path: Path) -> Path:
-    with figure(path) as (_, ax):
-        for name, values in curves.items():
-            ax.plot(range(1, len(values) + 1), values, label=name.replace("_", " "))
-        ax.set(xlabel="K", ylabel="Recall@K (test window)", title="MovieLens retrieval")
-        ax.legend()
-    return path
-
-
-def plot_calibration(cal: dict[str, np.ndarray], path: Path) -> Path:
-    with figure(path, 1, 2, figsize=(10.0, 4.0)) as (_, (left, right)):
-        left.plot(cal["centres"], cal["raw"], "o-", label="q0.1–q0.9")
-        left.plot(cal["centres"], cal["conformal"], "s-", label="conformal, one margin (Sep)")
-        left.plot(cal["centres"], cal["rolling"], "^-", label="conformal, daily margin")
-        left.axhline(0.8, color="grey", linestyle="--", label="nominal 0.8")
-        left.set(
-            xlabel="predicted median delay, decile mean (min)",
-            ylabel="coverage of the 80 % interval",
-            title="Interval coverage per decile (test months)",
-        )
-        left.legend()
-        taus = np.array([0.1, 0.5, 0.9])
-        right.plot(taus, cal["share_below"], "o-", label="LightGBM quantiles")
-        right.plot([0, 1], [0, 1], color="grey", linestyle="--", label="calibrated")
-        right.set(xlabel="τ", ylabel="share of delays ≤ q̂_τ", title="Quantile calibration")
-        right.legend()
-    return path
 
 
 def run(cfg: DictConfig) -> Result:
