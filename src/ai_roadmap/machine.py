@@ -16,8 +16,8 @@ from pathlib import Path
 FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
 
 
-def cpu() -> str:
-    """``"<model name> (<n> cores; avx2, avx512f, …)"``; a non-Linux machine gives its arch."""
+def cpu_model_and_flags() -> tuple[str, set[str]]:
+    """The CPU's model name and instruction-set flags (``/proc/cpuinfo``; else the arch)."""
     model, flags = platform.processor() or platform.machine(), set()
     try:
         for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
@@ -28,6 +28,12 @@ def cpu() -> str:
                 flags |= set(value.split())
     except OSError:
         pass
+    return model, flags
+
+
+def cpu() -> str:
+    """``"<model name> (<n> cores; avx2, avx512f, …)"``; a non-Linux machine gives its arch."""
+    model, flags = cpu_model_and_flags()
     features = [name for name in FEATURES if name in flags]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return f"{model} ({cores} cores; {', '.join(features) or 'no avx2'})"

@@ -130,17 +130,9 @@ INT8_FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
 def cpu_description() -> str:
     """The CPU's model name, its cores, and which int8-relevant instruction sets it has."""
     import os
-    import platform
 
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() in ("flags", "Features"):
-                flags |= set(value.split())
-    except OSError:
-        pass
+    from ai_roadmap.machine import cpu_model_and_flags
+
+    model, flags = cpu_model_and_flags()
     features = [f for f in INT8_FEATURES if f in flags] or ["none of " + "/".join(INT8_FEATURES)]
     return f"{model} ({os.cpu_count()} cores; {', '.join(features)})"

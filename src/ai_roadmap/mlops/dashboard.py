@@ -176,8 +176,12 @@ def chromium_binary() -> str:
     raise RoadmapError("chromium is not installed; run `apt-get install -y chromium`")
 
 
-def screenshot(page: Path, png: Path, size: tuple[int, int] = (1400, 1900)) -> Path:
-    """Headless Chromium's screenshot of a local HTML file (offline: no network fetches)."""
+def headless(page: Path, flags: list[str], timeout_s: float = 90) -> tuple[int | None, str]:
+    """Run headless Chromium on a local page with ``flags``; (exit code, end of stderr).
+
+    A throw-away profile, no network fetches beyond the page, and its own process group, so
+    the renderer children are stopped with it however it ends.
+    """
     import tempfile
 
     from ai_roadmap.serving.server import stop_server
@@ -189,26 +193,28 @@ def screenshot(page: Path, png: Path, size: tuple[int, int] = (1400, 1900)) -> P
             "--no-sandbox",
             "--disable-gpu",
             "--disable-background-networking",
-            "--hide-scrollbars",
             f"--user-data-dir={profile}",
-            f"--window-size={size[0]},{size[1]}",
-            f"--screenshot={png}",
+            *flags,
             page.resolve().as_uri(),
         ]
         process = subprocess.Popen(
-            command,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # its own group: the renderer children go with it
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )
         try:
-            err = process.communicate(timeout=90)[1].decode(errors="replace")
+            err = process.communicate(timeout=timeout_s)[1].decode(errors="replace")
         except subprocess.TimeoutExpired:
-            err = "timed out after 90 s"
+            err = f"timed out after {timeout_s:.0f} s"
         finally:
             stop_server(process)
-    if process.returncode != 0 or not png.exists():
-        raise RoadmapError(f"chromium screenshot failed ({process.returncode}): {err[-500:]}")
+    return process.returncode, err[-500:]
+
+
+def screenshot(page: Path, png: Path, size: tuple[int, int] = (1400, 1900)) -> Path:
+    """Headless Chromium's screenshot of a local HTML file (offline: no network fetches)."""
+    flags = ["--hide-scrollbars", f"--window-size={size[0]},{size[1]}", f"--screenshot={png}"]
+    code, err = headless(page, flags)
+    if code != 0 or not png.exists():
+        raise RoadmapError(f"chromium screenshot failed ({code}): {err}")
     return png
 
 

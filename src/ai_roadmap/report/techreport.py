@@ -215,36 +215,13 @@ def _figures(evidence: list[Evidence]) -> list[str]:
 
 def print_pdf(page: Path, pdf: Path, timeout_s: float = 120) -> Path:
     """Headless Chromium's print-to-PDF of a local page (its own process group, no network)."""
-    from ai_roadmap.mlops.dashboard import chromium_binary
-    from ai_roadmap.serving.server import stop_server
+    from ai_roadmap.mlops.dashboard import headless
 
     tmp = pdf.with_name(pdf.name + ".tmp.pdf")
-    with tempfile.TemporaryDirectory(prefix="roadmap-chromium-") as profile:
-        command = [
-            chromium_binary(),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--no-pdf-header-footer",
-            f"--user-data-dir={profile}",
-            f"--print-to-pdf={tmp}",
-            page.resolve().as_uri(),
-        ]
-        process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-        )
-        try:
-            err = process.communicate(timeout=timeout_s)[1].decode(errors="replace")
-        except subprocess.TimeoutExpired:
-            err = f"timed out after {timeout_s:.0f} s"
-        finally:
-            stop_server(process)
-    if process.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
+    code, err = headless(page, ["--no-pdf-header-footer", f"--print-to-pdf={tmp}"], timeout_s)
+    if code != 0 or not tmp.exists() or tmp.stat().st_size == 0:
         tmp.unlink(missing_ok=True)
-        raise RoadmapError(
-            f"chromium could not print the report ({process.returncode}): {err[-300:]}"
-        )
+        raise RoadmapError(f"chromium could not print the report ({code}): {err[-300:]}")
     tmp.replace(pdf)
     return pdf
 

@@ -10,25 +10,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ai_roadmap.artifacts import ModelCard, atomic_folder, library_versions, write_card
+from ai_roadmap.artifacts.hf import WEIGHTS, save_hf_folder
 
 MILESTONE = "s4.rlhf"
-WEIGHTS = "model.safetensors"
+__all__ = ["MILESTONE", "WEIGHTS", "save_policy"]
 
 
 def save_policy(model: Any, tokenizer: Any, folder: Path, metrics: dict[str, float]) -> Path:
     """Write the model folder; returns it."""
-    card = ModelCard(
+    return save_hf_folder(
+        model,
+        tokenizer,
+        folder,
         name=MILESTONE,
         task="generation",
         target="a 绝句 answering the prompt",
         input_schema={"prompt": {"type": "string"}},
-        versions=library_versions("torch", "transformers", "tokenizers"),
-        metrics=dict(metrics),
-        format="huggingface",
+        metrics=metrics,
     )
-    with atomic_folder(folder) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        write_card(tmp, card, WEIGHTS)
-    return folder

@@ -13,13 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ai_roadmap.artifacts import ModelCard, atomic_folder, library_versions, write_card
+from ai_roadmap.artifacts.hf import WEIGHTS, save_hf_folder
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
 MILESTONE = "s4.mlm"
-WEIGHTS = "model.safetensors"
+__all__ = ["MILESTONE", "WEIGHTS", "save_encoder"]
 
 
 def save_encoder(
@@ -29,17 +29,13 @@ def save_encoder(
     metrics: dict[str, float],
 ) -> Path:
     """Write the model folder; returns it."""
-    card = ModelCard(
+    return save_hf_folder(
+        model,
+        tokenizer,
+        folder,
         name=MILESTONE,
         task="fill-mask",
         target="masked character",
         input_schema={"text": {"type": "string"}},
-        versions=library_versions("torch", "transformers", "tokenizers"),
-        metrics=dict(metrics),
-        format="huggingface",
+        metrics=metrics,
     )
-    with atomic_folder(folder) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        write_card(tmp, card, WEIGHTS)
-    return folder
