@@ -53,6 +53,7 @@ from ai_roadmap.nlp.ner.tagger import save
 from ai_roadmap.nlp.ner.train import TrainConfig, TrainReport, tag_texts, train_tagger
 from ai_roadmap.plots import figure
 from ai_roadmap.result import Result
+from ai_roadmap.training.device import resolve_device
 from ai_roadmap.training.threads import torch_threads
 
 TAGS = ["O", *(f"{p}-{t}" for t in TYPES for p in "BI")]
@@ -150,7 +151,7 @@ def pretrain(c: Config, data: Data, vocab: Vocab) -> tuple[dict[str, torch.Tenso
     if "pretrained" in c.variants:
         jobs.append(("bigrams", [e[1] for e in encoded], len(vocab.bigrams), c.embeddings.bigrams))
     for name, seqs, size, cfg in jobs:
-        table, report = train_sgns(seqs, size, cfg, c.seed, _device(c.train.device))
+        table, report = train_sgns(seqs, size, cfg, c.seed, resolve_device(c.train.device))
         tables[name] = table
         about[name] = report
     return tables, about
@@ -245,12 +246,6 @@ def run(cfg: DictConfig) -> Result:
         return _run(c, Path(cfg.output_dir))
 
 
-def _device(wanted: str) -> str:
-    if wanted == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return wanted
-
-
 def _run(c: Config, out: Path) -> Result:
     torch.manual_seed(c.seed)
     data = prepare(c)
@@ -260,7 +255,7 @@ def _run(c: Config, out: Path) -> Result:
     pretrain_seconds = time.perf_counter() - started
     reports, models, histories = [], {}, {}
     for name in c.variants:
-        model, report = train_variant(c, name, data, vocab, tables, _device(c.train.device))
+        model, report = train_variant(c, name, data, vocab, tables, resolve_device(c.train.device))
         reports.append(evaluate(name, model, vocab, data, report, c.train.max_len))
         models[name], histories[name] = model, report
     encoder = encoder_reports(c, data, out / "encoder")

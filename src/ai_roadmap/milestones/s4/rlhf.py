@@ -57,6 +57,7 @@ from ai_roadmap.multimodal.rlhf.store import save_policy
 from ai_roadmap.nlp.poetry.corpus import FORMS, Cleaning, load_corpus, split_poems
 from ai_roadmap.nlp.poetry.sections import Split
 from ai_roadmap.result import Result
+from ai_roadmap.training.device import resolve_device
 from ai_roadmap.training.threads import torch_threads
 
 PROXY = (
@@ -133,12 +134,6 @@ def run(cfg: DictConfig) -> Result:
         return _run(c, Path(cfg.output_dir))
 
 
-def _device(wanted: str) -> str:
-    if wanted == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return wanted
-
-
 # ── data ─────────────────────────────────────────────────────────────────────
 
 
@@ -174,7 +169,7 @@ def prepare(c: Config) -> Data:
 
 
 def _run(c: Config, out: Path) -> Result:
-    device = _device(c.device)
+    device = resolve_device(c.device)
     torch.manual_seed(c.seed)
     started = time.perf_counter()
     data = prepare(c)

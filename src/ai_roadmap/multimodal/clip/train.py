@@ -66,9 +66,9 @@ class TrainReport:
 
 
 def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    from ai_roadmap.training.device import resolve_device
+
+    return torch.device(resolve_device(name))
 
 
 def pick_dtype(precision: str, device: torch.device) -> torch.dtype | None:
