@@ -267,7 +267,8 @@ def _run(c: Config, out: Path) -> Result:
     if "peft" in encoder.details:
         outputs, grads = encoder.details["peft"]
         detail = (
-            f"float64, {encoder.origin}, output |Δ| {outputs:.1e}, A/B gradient |Δ| {grads:.1e}"
+            f"float64, {encoder.origin}, relative |Δ| of outputs {outputs:.1e}, "
+            f"of A/B gradients {grads:.1e}"
         )
         records.append(record("lora_equals_peft", max(outputs, grads), 1e-9, detail))
     check_metrics, check_notes = summarise(records)

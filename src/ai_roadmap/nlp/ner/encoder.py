@@ -241,7 +241,9 @@ def memory_note(memory: list[dict[str, float]], bar: float = 0.4) -> str:
 
 def peft_agreement(folder: Path, section: EncoderSection, texts: list[str]) -> tuple[float, float]:
     """Our LoRA vs PEFT's on this encoder, float64, same non-zero A and B: the largest
-    |Δ| of the outputs and of the A/B gradients on a batch of real sentences."""
+    |Δ| of the outputs and of the A/B gradients on a batch of real sentences, each relative
+    to the largest magnitude it compares (gradients of a sum of squares can be large, and
+    the two libraries add the same terms in a different order)."""
     import copy
 
     import torch
@@ -276,10 +278,15 @@ def peft_agreement(folder: Path, section: EncoderSection, texts: list[str]) -> t
     out_theirs = theirs(**batch).last_hidden_state
     (out_ours**2).sum().backward()
     (out_theirs**2).sum().backward()
+
+    def relative(a: Any, b: Any) -> float:
+        return float((a - b).detach().abs().max() / (b.detach().abs().max() + 1e-300))
+
     grads = [
-        float((mine.lora_A.grad - other.lora_A["default"].weight.grad).abs().max())
-        + float((mine.lora_B.grad - other.lora_B["default"].weight.grad).abs().max())
+        max(
+            relative(mine.lora_A.grad, other.lora_A["default"].weight.grad),
+            relative(mine.lora_B.grad, other.lora_B["default"].weight.grad),
+        )
         for mine, other in pairs
     ]
-    outputs = float((out_ours - out_theirs).detach().abs().max())
-    return outputs, max(grads, default=float("nan"))
+    return relative(out_ours, out_theirs), max(grads, default=float("nan"))
