@@ -25,6 +25,7 @@ from torch.nn import functional as F
 
 from ai_roadmap.multimodal.rlhf.lm import encode
 from ai_roadmap.multimodal.rlhf.pairs import Pair
+from ai_roadmap.multimodal.rlhf.steps import optimiser_step, shuffled_batches
 
 
 def bradley_terry_loss(chosen: torch.Tensor, rejected: torch.Tensor) -> torch.Tensor:
@@ -94,11 +95,10 @@ def train_reward_model(
     opt = torch.optim.AdamW(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1 - s / total))
     model.to(device).train()
-    report, started, order = RMReport(0, 0.0), time.perf_counter(), np.array([], dtype=int)
+    report, started = RMReport(0, 0.0), time.perf_counter()
+    batches = shuffled_batches(len(pairs), c.batch_size, rng)
     for step in range(total):
-        if len(order) < c.batch_size:
-            order = np.concatenate([order, rng.permutation(len(pairs))])
-        picked, order = order[: c.batch_size], order[c.batch_size :]
+        picked = next(batches)
         batch_pairs = [pairs[i] for i in picked]
         prompts = [p.prompt for p in batch_pairs] * 2
         texts = [p.chosen for p in batch_pairs] + [p.rejected for p in batch_pairs]
@@ -106,11 +106,7 @@ def train_reward_model(
         rewards = model(input_ids=batch.ids, attention_mask=batch.attention).logits[:, 0]
         chosen, rejected = rewards.chunk(2)  # (2B,) → (B,), (B,)
         loss = bradley_terry_loss(chosen, rejected)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), c.clip_norm)
-        opt.step()
-        sched.step()
+        optimiser_step(model, opt, sched, loss, c.clip_norm)
         report.steps = step + 1
         if step % max(1, total // 20) == 0 or step == total - 1:
             acc = float((chosen > rejected).float().mean())

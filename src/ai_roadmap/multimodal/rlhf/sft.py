@@ -21,6 +21,7 @@ import torch
 
 from ai_roadmap.multimodal.rlhf.lm import encode
 from ai_roadmap.multimodal.rlhf.prompts import Example
+from ai_roadmap.multimodal.rlhf.steps import optimiser_step, shuffled_batches
 
 
 @dataclass(frozen=True)
@@ -63,20 +64,15 @@ def train_sft(
         opt, lambda s: min(1.0, (s + 1) / max(1, c.warmup)) * max(0.0, 1 - s / total)
     )
     model.to(device).train()
-    report, started, order = SFTReport(0, 0.0), time.perf_counter(), np.array([], dtype=int)
+    report, started = SFTReport(0, 0.0), time.perf_counter()
+    batches = shuffled_batches(len(examples), c.batch_size, rng)
     for step in range(total):
-        if len(order) < c.batch_size:
-            order = np.concatenate([order, rng.permutation(len(examples))])
-        picked, order = order[: c.batch_size], order[c.batch_size :]
+        picked = next(batches)
         chosen = [examples[i] for i in picked]
         batch = encode(tokenizer, [e.prompt for e in chosen], [e.completion for e in chosen])
         batch = batch.to(device)
         loss = completion_nll(model, batch)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), c.clip_norm)
-        opt.step()
-        sched.step()
+        optimiser_step(model, opt, sched, loss, c.clip_norm)
         report.steps = step + 1
         if step % max(1, total // 20) == 0 or step == total - 1:
             report.history.append({"step": float(step + 1), "train_loss": loss.item()})
