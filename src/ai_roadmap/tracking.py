@@ -73,17 +73,39 @@ def client(settings: Settings) -> tuple[Any, str]:
     if db is not None:
         db.parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(settings.mlflow_uri)
-    mlflow_client = MlflowClient(settings.mlflow_uri)
-    experiment = mlflow_client.get_experiment_by_name(settings.experiment)
-    if experiment is not None:
-        return mlflow_client, experiment.experiment_id
-    location = None
-    if db is not None:
-        settings.artifact_root.mkdir(parents=True, exist_ok=True)
-        location = settings.artifact_root.as_uri()
-    return mlflow_client, mlflow_client.create_experiment(
-        settings.experiment, artifact_location=location
-    )
+    # The first use of a SQLite file creates and migrates its tables, and the first run
+    # creates the experiment: two `roadmap run`s started together on a fresh home would
+    # both try (duplicate column / duplicate name). One at a time, under a file lock.
+    with _store_lock(db):
+        mlflow_client = MlflowClient(settings.mlflow_uri)
+        experiment = mlflow_client.get_experiment_by_name(settings.experiment)
+        if experiment is not None:
+            return mlflow_client, experiment.experiment_id
+        location = None
+        if db is not None:
+            settings.artifact_root.mkdir(parents=True, exist_ok=True)
+            location = settings.artifact_root.as_uri()
+        return mlflow_client, mlflow_client.create_experiment(
+            settings.experiment, artifact_location=location
+        )
+
+
+@contextmanager
+def _store_lock(db: Path | None) -> Iterator[None]:
+    """An exclusive lock on ``<db>.lock`` (nothing for a server store or without fcntl)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: concurrent first runs stay the user's care
+        fcntl = None  # type: ignore[assignment]
+    if db is None or fcntl is None:
+        yield
+        return
+    with open(db.with_name(db.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager
