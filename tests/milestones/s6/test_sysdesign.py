@@ -8,9 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ai_roadmap.artifacts import read_card
 from ai_roadmap.datasets.flights import load_flights
 from ai_roadmap.errors import UsageError
 from ai_roadmap.runner import run_milestone
+from ai_roadmap.serving.export import export_champions
+from ai_roadmap.settings import get_settings
+from ai_roadmap.sysdesign import eta as E
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
@@ -21,7 +25,8 @@ def test_smoke_run_through_the_runner(roadmap_home: Path) -> None:
     assert not report.proxy
     # the verdict follows the counted checks, and the reference checks pass
     assert report.verdict == ("pass" if m["checks_failed"] == 0 else "fail")
-    assert m["checks_passed"] + m["checks_failed"] == 7
+    assert m["checks_passed"] + m["checks_failed"] == 8
+    assert m["err_eta_served_model_matches"] <= 1e-9
     assert 0.0 <= m["eta_coverage80_rolling"] <= 1.0
     assert m["err_svd_vs_numpy"] < 1e-6 and m["err_ndcg_vs_sklearn"] < 1e-9
     assert m["err_ann_vs_exact"] <= 0.1
@@ -43,6 +48,12 @@ def test_smoke_run_through_the_runner(roadmap_home: Path) -> None:
     assert m["eta_share_below_q0.1"] < m["eta_share_below_q0.5"] < m["eta_share_below_q0.9"]
     names = {Path(a).name for a in report.artifacts}
     assert {"recall_at_k.png", "eta_calibration.png", "checks.csv"} <= names
+    # the ETA model is registered, and `roadmap serve --models eta` exports it
+    settings = get_settings()
+    versions = export_champions(settings, ["eta"])
+    card = read_card(settings.model_dir / "eta")
+    assert versions == {"eta": "1"} and card.name == "s6.sysdesign" and card.task == "regression"
+    assert list(card.input_schema) == E.REQUEST
 
 
 @pytest.mark.parametrize(

