@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= titanic mnist house-prices telco-churn fashion-mnist tang-poems classical-corpus modern-news people-daily-ner tuxpaint-stamps scene-backgrounds deepforest-trees movielens nycflights13
 ROADMAP_SCALE ?= quick
 
-.PHONY: install run test lint format bench data clean system-deps tools
+.PHONY: install run test lint format bench data clean system-deps tools results
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,23 @@ lint: install
 format: install
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
+
+# docs/results.md: every built milestone at quick scale, in catalog order (each one's inputs —
+# registered models such as s4.clip's for s4.dreambooth — come before it), in a fresh
+# ROADMAP_HOME reading the data `make data` pulled, then the Markdown record of those runs.
+# Hours on 2 cores (`roadmap show ID` gives each one's time). RESULTS_HOME is emptied first.
+RESULTS_HOME ?= $(CURDIR)/.results-home
+MILESTONES = $$($(BIN)/python -c "from ai_roadmap.catalog import load_catalog; \
+  print(*(i.id for i in load_catalog().items if i.kind == 'milestone' and i.built))")
+DATA_ROOT  = $$($(BIN)/python -c "from ai_roadmap.settings import get_settings; \
+  print(get_settings().data_root)")
+results: data system-deps tools
+	rm -rf $(RESULTS_HOME)
+	@data=$(DATA_ROOT); for id in $(MILESTONES); do \
+	  echo "== roadmap run $$id --scale quick"; \
+	  ROADMAP_HOME=$(RESULTS_HOME) ROADMAP_DATA_HOME=$$data \
+	    $(BIN)/roadmap run $$id --scale quick || exit 1; done
+	ROADMAP_HOME=$(RESULTS_HOME) $(BIN)/roadmap report --markdown --out docs/results.md
 
 bench: data system-deps
 	$(BIN)/python -m benchmarks
