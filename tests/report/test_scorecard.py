@@ -169,3 +169,20 @@ def test_page_renders_offline_in_chromium(fake, browser, tmp_path: Path) -> None
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
+
+
+def test_the_checked_in_results_page_is_a_generated_record() -> None:
+    """docs/results.md (made by `make results`): the generator's header, rows of catalog
+    items only, each with its machine and command, and every figure it links present."""
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    text = (docs / "results.md").read_text(encoding="utf-8")
+    assert "by `roadmap report --markdown` from the MLflow store on " in text.splitlines()[2]
+    catalog = {item.id: item for item in load_catalog().items}
+    rows = re.findall(r"^\| (s\d\.[a-z0-9]+) \| .*\|$", text, flags=re.M)
+    assert rows and len(rows) == len(set(rows)) and set(rows) <= set(catalog)
+    for line in text.splitlines():
+        if line.startswith("| s") and "| milestone |" in line and "| not run |" not in line:
+            item_id = line.split("|")[1].strip()
+            assert f"`roadmap run {item_id} --scale " in line and "cores" in line, item_id
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert links and all((docs / link).stat().st_size > 50 for link in links)
